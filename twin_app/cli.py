@@ -1,0 +1,138 @@
+"""The ``twin-app`` command line (see README and ../shared/CONTRACT.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from twin_app.core.errors import InputError
+
+EXIT_BAD_INPUT = 2
+SUBCOMMANDS = ("generate", "inspect")
+
+
+def _fail(message: str) -> int:
+    print(f"twin-app: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from twin_app.bim.generate import generate_district
+
+    def progress(fraction: float, message: str) -> None:
+        if not args.quiet:
+            print(f"\r[{fraction * 100:5.1f}%] {message:<40}", end="", file=sys.stderr, flush=True)
+
+    try:
+        result = generate_district(args.out_dir, towers=args.towers, seed=args.seed, storeys=args.storeys,
+                                   progress=progress)
+    except (ValueError, OSError) as exc:
+        if not args.quiet:
+            print(file=sys.stderr)
+        return _fail(f"{args.out_dir}: {exc}")
+    if not args.quiet:
+        print(file=sys.stderr)
+    summary = {"ifc": str(result.ifc_path), "registry": str(result.registry_path), **result.counts,
+               "devices": result.devices, "seconds": round(result.seconds, 2)}
+    print(json.dumps(summary))
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from twin_app.bim.loader import load_model
+
+    try:
+        result = load_model(args.file, use_cache=not args.no_cache)
+    except InputError as exc:
+        return _fail(str(exc))
+    meta = dict(result.model.meta)
+    report = {
+        "file": str(args.file),
+        "schema": meta["schema"],
+        "length_unit": meta["length_unit"],
+        "scale_to_metre": meta["scale_to_metre"],
+        "counts": meta["counts"],
+        "elements_with_geometry": meta["elements_with_geometry"],
+        "skipped": meta["skipped"],
+        "bbox_m": meta["bbox_m"],
+        "seconds": round(result.seconds, 4),
+        "from_cache": result.from_cache,
+        "tessellation_seconds": meta["seconds"],
+        "shared_geometries": meta.get("shared_geometries"),
+        "triangles": {cat.name.lower(): mesh.n_cells for cat, mesh in result.model.meshes.items()},
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:>24}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the console options (the subcommands have their own)."""
+    parser = argparse.ArgumentParser(
+        prog="twin-app",
+        description="Mumianling digital twin. With no options: the operator console on the generated district. "
+                    f"Subcommands: {', '.join(SUBCOMMANDS)} (twin-app SUBCOMMAND --help).",
+    )
+    parser.add_argument("--ifc", type=Path, help="IFC file to open instead of the generated Mumianling district")
+    parser.add_argument("--registry", type=Path, help="device registry (Parquet); default: devices.parquet beside "
+                                                      "the IFC file")
+    parser.add_argument("--screenshot", type=Path, metavar="PNG",
+                        help="start, wait until the model is drawn, save the main window as PNG and exit")
+    parser.add_argument("--size", default="1920x1080", help="window size WIDTHxHEIGHT (default 1920x1080)")
+    parser.add_argument("--towers", type=int, default=19, help="towers of the generated district (default 19)")
+    parser.add_argument("--storeys", type=int, default=None, help="storeys above ground of every generated tower")
+    parser.add_argument("--seed", type=int, default=20261124, help="seed of the generated district")
+    return parser
+
+
+def _subparser(name: str) -> argparse.ArgumentParser:
+    if name == "generate":
+        p = argparse.ArgumentParser(prog="twin-app generate",
+                                    description="Write OUT_DIR/mumianling.ifc and OUT_DIR/devices.parquet.")
+        p.add_argument("out_dir", type=Path)
+        p.add_argument("--towers", type=int, default=19, help="number of towers, 1 to 20 (default 19)")
+        p.add_argument("--seed", type=int, default=20261124, help="layout seed (default 20261124)")
+        p.add_argument("--storeys", type=int, default=None,
+                       help="storeys above ground for every tower (default: 33 to 56 drawn per tower)")
+        p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+        return p
+    p = argparse.ArgumentParser(prog="twin-app inspect",
+                                description="Load an IFC file through the app's loader and report on it.")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-cache", action="store_true", help="tessellate again even when a cache entry exists")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``twin-app``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        args = _subparser(argv[0]).parse_args(argv[1:])
+        return {"generate": _generate, "inspect": _inspect}[argv[0]](args)
+    args = build_parser().parse_args(argv)
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        return _fail(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 1920x1080")
+    if args.ifc is not None:
+        from twin_app.bim.tessellate import check_ifc_path
+
+        try:
+            check_ifc_path(args.ifc)
+        except InputError as exc:
+            return _fail(str(exc))
+    if args.registry is not None and not args.registry.is_file():
+        return _fail(f"{args.registry}: device registry not found")
+    from twin_app.ui.app import run_console
+
+    return run_console(args, (width, height))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

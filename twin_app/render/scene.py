@@ -1,0 +1,310 @@
+"""The district scene: one merged mesh and one actor per category, built from core arrays.
+
+Cells carry their element index; colour comes from a per-cell scalar through a
+lookup table, so recolouring is one array write. What is shown (the district
+massing, or a storey cut open) is a subset of cells of the same mesh, and
+picking goes through a static cell locator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+from twin_app.core.model import Category, CategoryMesh, DistrictModel
+
+# Lookup-table slots shared by every category mesh. Shading is baked into the table: the
+# scalar of a cell is slot * N_SHADES + shade level of its face, and actors draw unlit,
+# which is several times faster than per-fragment lighting on software OpenGL.
+SLOT_BASE = 0
+SLOT_BASE_ALT = 1
+N_SLOTS = 8
+N_SHADES = 8
+SUN_DIRECTION = np.array([0.45, -0.65, 0.62])
+
+CATEGORY_STYLE: dict[Category, dict] = {
+    Category.STRUCTURE: {"base": (0.86, 0.85, 0.81), "alt": (0.55, 0.57, 0.60), "opacity": 1.0},
+    Category.SPACES: {"base": (0.62, 0.78, 0.90), "alt": (0.80, 0.80, 0.72), "opacity": 1.0},
+    Category.EQUIPMENT: {"base": (0.95, 0.60, 0.20), "alt": (0.70, 0.45, 0.80), "opacity": 1.0},
+    Category.SENSORS: {"base": (0.10, 0.75, 0.55), "alt": (0.95, 0.30, 0.30), "opacity": 1.0},
+    Category.OTHER: {"base": (0.75, 0.72, 0.65), "alt": (0.60, 0.60, 0.60), "opacity": 1.0},
+}
+HIGHLIGHT_RGB = (1.0, 0.85, 0.0)
+BACKGROUND_TOP = (0.16, 0.20, 0.27)
+BACKGROUND_BOTTOM = (0.05, 0.06, 0.09)
+GROUND_RGB = (0.22, 0.27, 0.24)
+
+
+@dataclass
+class _Layer:
+    """One category: its full mesh, the visible subset and the actor drawing it."""
+
+    mesh: CategoryMesh
+    slots: np.ndarray  # lookup-table slot per cell of the full mesh
+    shades: np.ndarray  # baked light level per cell of the full mesh
+    centroid_z: np.ndarray
+    visible: np.ndarray  # indices of the full mesh's cells that are drawn
+    polydata: pv.PolyData
+    actor: vtk.vtkActor
+    locator: vtk.vtkStaticCellLocator
+    shown: bool = True
+
+
+def shade_levels(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Quantised diffuse light level (0 .. N_SHADES-1) of each triangle under a fixed sun."""
+    p = points[triangles].astype(np.float64)
+    normal = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    length = np.linalg.norm(normal, axis=1)
+    length[length == 0] = 1.0
+    sun = SUN_DIRECTION / np.linalg.norm(SUN_DIRECTION)
+    # two-sided: a face lit from behind is as bright as from the front (shells of any orientation)
+    lambert = np.abs(normal @ sun) / length
+    return np.minimum((lambert * N_SHADES).astype(np.int64), N_SHADES - 1).astype(np.uint8)
+
+
+def shade_factor(level: np.ndarray | int) -> np.ndarray | float:
+    """Brightness of a shade level: ambient plus diffuse."""
+    return 0.45 + 0.55 * (np.asarray(level) + 0.5) / N_SHADES
+
+
+def _lookup_table(category: Category) -> vtk.vtkLookupTable:
+    style = CATEGORY_STYLE[category]
+    lut = vtk.vtkLookupTable()
+    n = N_SLOTS * N_SHADES
+    lut.SetNumberOfTableValues(n)
+    lut.SetTableRange(0, n - 1)
+    colours = np.tile(np.array(style["base"]), (N_SLOTS, 1))
+    colours[SLOT_BASE_ALT] = style["alt"]
+    for slot in range(N_SLOTS):
+        for level in range(N_SHADES):
+            rgb = np.clip(colours[slot] * shade_factor(level), 0.0, 1.0)
+            lut.SetTableValue(slot * N_SHADES + level, *rgb, 1.0)
+    lut.Build()
+    return lut
+
+
+class DistrictScene:
+    """Actors of a `DistrictModel` in a PyVista plotter.
+
+    Parameters
+    ----------
+    plotter
+        A `pyvista.Plotter` or a pyvistaqt interactor.
+    model
+        The model to draw.
+    """
+
+    def __init__(self, plotter: pv.Plotter, model: DistrictModel) -> None:
+        self.plotter = plotter
+        self.model = model
+        self.layers: dict[Category, _Layer] = {}
+        self.selected = -1
+        self.focus_storey = -1
+        self._highlight: vtk.vtkActor | None = None
+        self._ground: vtk.vtkActor | None = None
+        self._picker = vtk.vtkCellPicker()
+        self._picker.SetTolerance(0.0005)
+        self._picker.PickFromListOn()
+        alt = np.isin(model.ifc_class, ("IfcSlab", "IfcRoof", "IfcCovering", "IfcStair", "IfcStairFlight"))
+        alt |= model.ifc_class == "IfcFan"
+        alt |= np.isin(model.ifc_class, ("IfcAlarm", "IfcFireSuppressionTerminal"))
+        self._alt_element = alt
+        plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
+        self._add_ground()
+        self._add_building_labels()
+        for cat, mesh in model.meshes.items():
+            if mesh.n_cells:
+                self._add_layer(cat, mesh)
+        self.show_district()
+
+    # -- building ---------------------------------------------------------------------------------
+    def _add_ground(self) -> None:
+        bbox = self.model.bbox()
+        if bbox is None:
+            return
+        size = max(bbox[3] - bbox[0], bbox[4] - bbox[1])
+        margin = 0.08 * size + 5.0
+        plane = pv.Plane(
+            center=((bbox[0] + bbox[3]) / 2, (bbox[1] + bbox[4]) / 2, min(0.0, bbox[5]) - 0.02),
+            i_size=bbox[3] - bbox[0] + 2 * margin, j_size=bbox[4] - bbox[1] + 2 * margin,
+        )
+        self._ground = self.plotter.add_mesh(plane, color=GROUND_RGB, pickable=False, name="ground",
+                                             reset_camera=False, lighting=True)
+
+    def _add_building_labels(self) -> None:
+        """One label actor naming every building above its roof."""
+        buildings = self.model.of_class("IfcBuilding")
+        points, names = [], []
+        for b in buildings:
+            bounds = self.model.element_bounds(int(b))
+            if bounds is not None:
+                points.append([(bounds[0] + bounds[3]) / 2, (bounds[1] + bounds[4]) / 2, bounds[5] + 4.0])
+                names.append(str(self.model.name[b]) or str(self.model.long_name[b]))
+        if points:
+            self.plotter.add_point_labels(
+                np.array(points), names, font_size=14, point_size=1, shape_opacity=0.55, shape_color="#1b2433",
+                text_color="white", always_visible=True, show_points=False, pickable=False, name="building-labels",
+                reset_camera=False,
+            )
+
+    def _add_layer(self, cat: Category, mesh: CategoryMesh) -> None:
+        slots = np.where(self._alt_element[mesh.cell_element], SLOT_BASE_ALT, SLOT_BASE).astype(np.uint8)
+        shades = shade_levels(mesh.points, mesh.triangles)
+        centroid_z = mesh.points[mesh.triangles, 2].mean(axis=1)
+        visible = np.arange(mesh.n_cells)
+        polydata = pv.PolyData.from_regular_faces(mesh.points, mesh.triangles)
+        polydata.cell_data["element"] = mesh.cell_element
+        polydata.cell_data["colour"] = (slots * N_SHADES + shades).astype(np.uint16)
+        n = N_SLOTS * N_SHADES
+        actor = self.plotter.add_mesh(
+            polydata, scalars="colour", clim=(0, n - 1), show_scalar_bar=False, name=f"layer-{cat.name}",
+            reset_camera=False, pickable=True, lighting=False, opacity=CATEGORY_STYLE[cat]["opacity"],
+        )
+        mapper = actor.GetMapper()
+        mapper.SetLookupTable(_lookup_table(cat))
+        mapper.SetScalarModeToUseCellFieldData()
+        mapper.SelectColorArray("colour")
+        mapper.SetScalarRange(0, n - 1)
+        mapper.UseLookupTableScalarRangeOn()
+        mapper.SetColorModeToMapScalars()
+        mapper.InterpolateScalarsBeforeMappingOff()
+        locator = vtk.vtkStaticCellLocator()
+        self._picker.AddPickList(actor)
+        self._picker.AddLocator(locator)
+        self.layers[cat] = _Layer(mesh, slots, shades, centroid_z, visible, polydata, actor, locator)
+
+    def _show_cells(self, cat: Category, cells: np.ndarray) -> None:
+        """Draw only `cells` (indices into the full mesh) of a category."""
+        layer = self.layers.get(cat)
+        if layer is None:
+            return
+        layer.visible = cells
+        faces = np.empty((len(cells), 4), dtype=np.int64)
+        faces[:, 0] = 3
+        faces[:, 1:] = layer.mesh.triangles[cells]
+        cell_array = vtk.vtkCellArray()
+        cell_array.SetCells(len(cells), pv.convert_array(faces.ravel(), deep=True, array_type=vtk.VTK_ID_TYPE))
+        layer.polydata.SetPolys(cell_array)
+        layer.polydata.cell_data["element"] = layer.mesh.cell_element[cells]
+        layer.polydata.cell_data["colour"] = (layer.slots[cells] * N_SHADES + layer.shades[cells]).astype(np.uint16)
+        layer.polydata.Modified()
+        layer.locator.SetDataSet(layer.polydata)
+        if len(cells):
+            layer.locator.BuildLocator()
+        layer.actor.SetVisibility(bool(layer.shown and len(cells)))
+
+    # -- views ------------------------------------------------------------------------------------
+    def show_district(self) -> None:
+        """District massing: structure and other elements; rooms and equipment stay inside."""
+        self.focus_storey = -1
+        for cat, layer in self.layers.items():
+            if cat in (Category.STRUCTURE, Category.OTHER):
+                self._show_cells(cat, np.arange(layer.mesh.n_cells))
+            else:
+                self._show_cells(cat, np.zeros(0, dtype=np.int64))
+        if self.model.meshes.get(Category.STRUCTURE) is None or not self.model.meshes[Category.STRUCTURE].n_cells:
+            # a model without structure (an MEP file, say) shows everything it has
+            for cat, layer in self.layers.items():
+                self._show_cells(cat, np.arange(layer.mesh.n_cells))
+        if self._ground is not None:
+            self._ground.SetVisibility(True)
+
+    def show_storey(self, storey: int) -> None:
+        """Cut a storey open: hide its building's structure from this storey up, show its rooms and equipment."""
+        model = self.model
+        self.focus_storey = storey
+        building = int(model.building[storey])
+        bounds = model.element_bounds(storey)
+        floor_z = bounds[2] if bounds is not None else 0.0
+        in_storey = model.storey == storey
+        in_building = model.building == building if building >= 0 else np.ones(model.n_elements, dtype=bool)
+        for cat, layer in self.layers.items():
+            el = layer.mesh.cell_element
+            if cat in (Category.STRUCTURE, Category.OTHER):
+                hide = in_building[el] & (layer.centroid_z > floor_z + 0.5)
+                cells = np.flatnonzero(~hide)
+            else:
+                cells = np.flatnonzero(in_storey[el])
+            self._show_cells(cat, cells)
+        if self._ground is not None:
+            self._ground.SetVisibility(bool(floor_z >= -0.5))
+
+    def set_category_visible(self, cat: Category, shown: bool) -> None:
+        """Show or hide a whole category."""
+        layer = self.layers.get(cat)
+        if layer is not None:
+            layer.shown = shown
+            layer.actor.SetVisibility(bool(shown and len(layer.visible)))
+
+    # -- selection --------------------------------------------------------------------------------
+    def pick(self, x: float, y: float) -> int:
+        """Element index under display position (x, y) (VTK's origin: bottom left), -1 when none."""
+        renderer = self.plotter.renderer
+        if not self._picker.Pick(x, y, 0, renderer):
+            return -1
+        actor = self._picker.GetActor()
+        cell = self._picker.GetCellId()
+        for layer in self.layers.values():
+            if layer.actor is actor and 0 <= cell < len(layer.visible):
+                return int(layer.mesh.cell_element[layer.visible[cell]])
+        return -1
+
+    def select(self, index: int) -> None:
+        """Highlight one element (and its parts); -1 clears the highlight."""
+        self.selected = index
+        if self._highlight is not None:
+            self.plotter.remove_actor(self._highlight, render=False)
+            self._highlight = None
+        if index < 0:
+            return
+        model = self.model
+        if model.category[index] == Category.NONE:
+            return  # a storey or building is shown by the view, not by a highlight
+        cat = Category(int(model.category[index]))
+        layer = self.layers.get(cat)
+        if layer is None or model.cell_count[index] == 0:
+            return
+        start, count = int(model.cell_start[index]), int(model.cell_count[index])
+        tris = layer.mesh.triangles[start:start + count]
+        used, inverse = np.unique(tris, return_inverse=True)
+        pts = layer.mesh.points[used].astype(np.float64)
+        centre = (pts.min(axis=0) + pts.max(axis=0)) / 2.0
+        half = np.maximum((pts.max(axis=0) - pts.min(axis=0)) / 2.0, 1e-3)
+        pts = centre + (pts - centre) * ((half + 0.06) / half)  # a little larger: drawn on top, no z-fighting
+        part = pv.PolyData.from_regular_faces(pts, inverse.reshape(-1, 3))
+        self._highlight = self.plotter.add_mesh(
+            part, color=HIGHLIGHT_RGB, show_edges=True, edge_color="black", line_width=2, pickable=False,
+            name="highlight", reset_camera=False, lighting=False,
+        )
+
+    # -- camera -----------------------------------------------------------------------------------
+    def camera_overview(self) -> None:
+        """The whole district from the south-east, a little above."""
+        bbox = self.model.bbox()
+        if bbox is None:
+            return
+        self._look_at(bbox, elevation_factor=0.75, distance_factor=1.5)
+
+    def camera_to(self, index: int) -> None:
+        """Fly the camera to an element (its whole subtree for a building or storey)."""
+        bounds = self.model.element_bounds(index)
+        if bounds is None:
+            return
+        self._look_at(bounds, elevation_factor=1.0 if self.model.category[index] != Category.NONE else 0.9,
+                      distance_factor=2.6)
+
+    def _look_at(self, bounds: np.ndarray, elevation_factor: float, distance_factor: float) -> None:
+        centre = (bounds[:3] + bounds[3:]) / 2.0
+        direction = np.array([0.55, -0.75, elevation_factor])
+        direction /= np.linalg.norm(direction)
+        camera = self.plotter.camera
+        camera.focal_point = tuple(centre)
+        camera.position = tuple(centre + direction)
+        camera.up = (0.0, 0.0, 1.0)
+        renderer = self.plotter.renderer
+        renderer.ResetCamera(*np.column_stack([bounds[:3], bounds[3:]]).ravel())  # fit, keeping the direction
+        camera.zoom(2.0 / distance_factor)
+        renderer.ResetCameraClippingRange()

@@ -1,0 +1,68 @@
+"""Start the console: QApplication, main window, background load, optional screenshot."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import pyvista as pv
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from twin_app.ui.main_window import MainWindow
+
+EXIT_BAD_INPUT = 2
+SCREENSHOT_TIMEOUT_MS = 10 * 60 * 1000
+
+
+def configure_rendering() -> None:
+    """Settings for software OpenGL on the command-center machines: no MSAA (it triples frame time)."""
+    pv.global_theme.multi_samples = 0
+    pv.global_theme.allow_empty_mesh = True
+
+
+def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
+    """Run the console until its window closes; returns the exit status."""
+    configure_rendering()
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux") \
+            and not os.environ.get("QT_QPA_PLATFORM"):
+        print("twin-app: error: no display (DISPLAY is not set); run it under a desktop session or "
+              "xvfb-run -a -s '-screen 0 1920x1080x24' twin-app ...", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("twin-app")
+    app.setOrganizationName("Mumianling")
+    window = MainWindow(size)
+    status = {"code": 0}
+
+    def fail(message: str) -> None:
+        status["code"] = EXIT_BAD_INPUT
+        print(f"twin-app: error: {message}", file=sys.stderr)
+        if args.screenshot is not None:
+            app.exit(EXIT_BAD_INPUT)
+            return
+        box = QMessageBox(QMessageBox.Icon.Critical, "Cannot open the model", message, QMessageBox.StandardButton.Ok,
+                          window)
+        box.finished.connect(lambda _: app.exit(EXIT_BAD_INPUT))
+        box.open()
+
+    window.load_failed.connect(fail)
+    if args.screenshot is not None:
+        def save() -> None:
+            pixmap = window.grab_with_scene()
+            args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+            if not pixmap.save(str(args.screenshot), "PNG"):
+                fail(f"{args.screenshot}: cannot write the PNG")
+                return
+            print(f"screenshot saved to {args.screenshot}")
+            app.exit(0)
+
+        window.model_ready.connect(lambda: QTimer.singleShot(300, save))
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("the model was not drawn within 10 minutes"))
+    window.show()
+    window.start_loading(args.ifc, {"towers": args.towers, "seed": args.seed, "storeys": args.storeys},
+                         registry=args.registry)
+    code = app.exec()
+    window.close()
+    return status["code"] or code

@@ -1,0 +1,64 @@
+"""Load (and first generate) a model off the GUI thread, reporting progress through queued signals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from twin_app.bim.district_cache import ensure_district
+from twin_app.bim.loader import LoadResult, load_model
+from twin_app.core.errors import InputError
+
+
+class ModelLoader(QObject):
+    """Runs in a worker thread; the signals cross to the GUI thread queued.
+
+    Parameters
+    ----------
+    ifc_path
+        The IFC file; None generates (or reuses) the Mumianling district.
+    district_args
+        towers, seed and storeys of the generated district.
+    """
+
+    progress = Signal(float, str)
+    loaded = Signal(object, object)  # LoadResult, registry path (Path or None)
+    failed = Signal(str)
+
+    def __init__(self, ifc_path: Path | None, district_args: dict) -> None:
+        super().__init__()
+        self.ifc_path = ifc_path
+        self.district_args = district_args
+
+    def run(self) -> None:
+        """Generate when needed, then load; emits `loaded` or `failed` once."""
+        try:
+            path = self.ifc_path
+            registry: Path | None = None
+            if path is None:
+                generated = ensure_district(progress=lambda f, m: self.progress.emit(0.4 * f, m),
+                                            **self.district_args)
+                path, registry = generated.ifc_path, generated.registry_path
+                base, span = 0.4, 0.6
+            else:
+                candidate = path.with_name("devices.parquet")
+                registry = candidate if candidate.is_file() else None
+                base, span = 0.0, 1.0
+            result: LoadResult = load_model(path, progress=lambda f, m: self.progress.emit(base + span * f, m))
+            self.loaded.emit(result, registry)
+        except InputError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # the window must survive anything a load throws
+            self.failed.emit(f"{self.ifc_path or 'generated district'}: {type(exc).__name__}: {exc}")
+
+
+def start_loader(loader: ModelLoader) -> QThread:
+    """Move `loader` to a new thread and start it; the thread quits when the loader is done."""
+    thread = QThread()
+    loader.moveToThread(thread)
+    thread.started.connect(loader.run)
+    loader.loaded.connect(thread.quit)
+    loader.failed.connect(thread.quit)
+    thread.start()
+    return thread

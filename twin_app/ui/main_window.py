@@ -1,0 +1,358 @@
+"""The operator console: 3D view of the district, model tree dock and status bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+from pyvistaqt import QtInteractor
+
+from twin_app.bim.loader import LoadResult
+from twin_app.core.model import Category, DistrictModel
+from twin_app.render.scene import DistrictScene
+from twin_app.ui.loading import ModelLoader, start_loader
+from twin_app.ui.tree_model import ElementTreeModel
+
+FRAME_INTERVAL_MS = 33  # at most one render per frame
+CLICK_TOLERANCE_PX = 4
+
+
+class MainWindow(QMainWindow):
+    """Main window of the console.
+
+    Signals
+    -------
+    model_ready
+        Emitted once the model is loaded and drawn.
+    load_failed
+        Emitted with the message when the model cannot be loaded.
+    selection_changed
+        Emitted with the selected element index (-1 for none).
+    """
+
+    model_ready = Signal()
+    load_failed = Signal(str)
+    selection_changed = Signal(int)
+
+    def __init__(self, size: tuple[int, int] = (1920, 1080)) -> None:
+        super().__init__()
+        self.setWindowTitle("Mumianling digital twin — command center")
+        self.resize(*size)
+        self.model: DistrictModel | None = None
+        self.scene: DistrictScene | None = None
+        self.load_result: LoadResult | None = None
+        self.devices_per_element: np.ndarray | None = None
+        self.selected = -1
+        self._render_pending = False
+        self._press_pos: tuple[int, int] | None = None
+        self._loader: ModelLoader | None = None
+        self._loader_thread = None
+
+        self.plotter = QtInteractor(self, multi_samples=0, auto_update=False)
+        self.setCentralWidget(self.plotter)
+        self.plotter.set_background((0.05, 0.06, 0.09), top=(0.16, 0.20, 0.27))
+        self.plotter.iren.add_observer("LeftButtonPressEvent", self._on_press)
+        self.plotter.iren.add_observer("LeftButtonReleaseEvent", self._on_release)
+        self.plotter.iren.add_observer("InteractionEvent", lambda *_: self.request_render())
+
+        self._render_timer = QTimer(self)
+        self._render_timer.setInterval(FRAME_INTERVAL_MS)
+        self._render_timer.timeout.connect(self._render_if_pending)
+        self._render_timer.start()
+
+        self._build_tree_dock()
+        self._build_status_bar()
+        self._build_actions()
+
+    # -- layout -----------------------------------------------------------------------------------
+    def _build_tree_dock(self) -> None:
+        dock = QDockWidget("Model", self)
+        dock.setObjectName("model-tree-dock")
+        body = QWidget(dock)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.search_box = QLineEdit(body)
+        self.search_box.setPlaceholderText("Find by name, GlobalId or IFC class — Enter")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.returnPressed.connect(self._search)
+        self.tree = QTreeView(body)
+        self.tree.setHeaderHidden(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setEnabled(False)
+        layout.addWidget(self.search_box)
+        layout.addWidget(self.tree)
+        dock.setWidget(body)
+        dock.setMinimumWidth(320)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.tree_dock = dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.model_label = QLabel("No model")
+        self.selection_label = QLabel("")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setMaximumWidth(360)
+        self.progress_bar.setFormat("%p%")
+        self.progress_label = QLabel("")
+        bar.addWidget(self.progress_label)
+        bar.addWidget(self.progress_bar)
+        bar.addWidget(self.selection_label, 1)
+        bar.addPermanentWidget(self.model_label)
+
+    def _build_actions(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        overview = QAction("District &overview", self)
+        overview.setShortcut(QKeySequence("Home"))
+        overview.triggered.connect(self.show_overview)
+        view.addAction(overview)
+        clear = QAction("&Clear selection", self)
+        clear.setShortcut(QKeySequence("Esc"))
+        clear.triggered.connect(lambda: self.select_element(-1, fly=False))
+        view.addAction(clear)
+        view.addSeparator()
+        self.category_actions: dict[Category, QAction] = {}
+        for cat in (Category.STRUCTURE, Category.SPACES, Category.EQUIPMENT, Category.SENSORS, Category.OTHER):
+            act = QAction(cat.name.capitalize(), self, checkable=True, checked=True)
+            act.toggled.connect(lambda on, c=cat: self._toggle_category(c, on))
+            view.addAction(act)
+            self.category_actions[cat] = act
+        view.addSeparator()
+        view.addAction(self.tree_dock.toggleViewAction())
+        self.overview_action = overview
+
+    # -- loading ----------------------------------------------------------------------------------
+    def start_loading(self, ifc_path: Path | None, district_args: dict, registry: Path | None = None) -> None:
+        """Load a model in the background; the window stays responsive and shows progress."""
+        self._registry_override = registry
+        self.progress_bar.show()
+        self.progress_label.setText("Loading…")
+        self._loader = ModelLoader(ifc_path, district_args)
+        self._loader.progress.connect(self._on_progress)
+        self._loader.loaded.connect(self._on_loaded)
+        self._loader.failed.connect(self._on_failed)
+        self._loader_thread = start_loader(self._loader)
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress_bar.setValue(int(1000 * max(0.0, min(1.0, fraction))))
+        self.progress_label.setText(message)
+
+    def _on_failed(self, message: str) -> None:
+        self.progress_bar.hide()
+        self.progress_label.setText("Load failed")
+        self.load_failed.emit(message)
+
+    def _on_loaded(self, result: LoadResult, registry: Path | None) -> None:
+        self.progress_label.setText("Building the scene…")
+        self.set_model(result)
+        registry = self._registry_override or registry
+        if registry is not None:
+            self._attach_registry(registry)
+        self.progress_bar.hide()
+        self.progress_label.setText("")
+        self.model_ready.emit()
+
+    def set_model(self, result: LoadResult) -> None:
+        """Show a loaded model: scene, tree and status."""
+        model = result.model
+        self.load_result = result
+        self.model = model
+        self.plotter.clear_actors()
+        self.scene = DistrictScene(self.plotter, model)
+        self.scene.camera_overview()
+        self.tree_model = ElementTreeModel(model, self)
+        self.tree.setModel(self.tree_model)
+        self.tree.setEnabled(True)
+        self.tree.selectionModel().currentChanged.connect(self._on_tree_current)
+        for i in range(self.tree_model.rowCount()):
+            self.tree.expand(self.tree_model.index(i, 0))
+        buildings = int((model.ifc_class == "IfcBuilding").sum())
+        source = Path(model.meta.get("source", "")).name
+        how = "from cache" if result.from_cache else "tessellated"
+        self.model_label.setText(
+            f"{source} · {buildings} buildings · {model.n_elements:,} elements · "
+            f"{result.seconds:.1f} s ({how})"
+        )
+        self.request_render()
+
+    def _attach_registry(self, path: Path) -> None:
+        try:
+            hosts = pd.read_parquet(path, columns=["host_global_id"])["host_global_id"]
+        except Exception as exc:  # a bad registry must not lose the model already shown
+            QMessageBox.warning(self, "Device registry", f"{path}: cannot be read ({exc})")
+            return
+        counts = hosts.value_counts()
+        index = {g: i for i, g in enumerate(self.model.global_id.tolist())}
+        per_element = np.zeros(self.model.n_elements, dtype=np.int64)
+        known = [(index[g], n) for g, n in counts.items() if g in index]
+        if known:
+            idx, n = np.array(known).T
+            per_element[idx] = n
+        self.devices_per_element = per_element
+        self.model_label.setText(self.model_label.text() + f" · {int(counts.sum()):,} devices")
+
+    # -- selection --------------------------------------------------------------------------------
+    def select_element(self, index: int, fly: bool = False) -> None:
+        """Select an element from anywhere: scene highlight, view focus, tree and status follow."""
+        if self.model is None or self.scene is None:
+            return
+        model = self.model
+        self.selected = index
+        if index >= 0:
+            storey = int(model.storey[index])
+            is_structure = model.category[index] == Category.STRUCTURE
+            if model.ifc_class[index] == "IfcBuildingStorey":
+                self.scene.show_storey(index)
+            elif storey >= 0 and not is_structure and storey != self.scene.focus_storey:
+                self.scene.show_storey(storey)
+            elif model.ifc_class[index] in ("IfcBuilding", "IfcSite", "IfcProject"):
+                self.scene.show_district()
+        self.scene.select(index)
+        if fly and index >= 0:
+            self.scene.camera_to(index)
+        self._sync_tree(index)
+        self._show_selection_status(index)
+        self.selection_changed.emit(index)
+        self.request_render()
+
+    def _sync_tree(self, index: int) -> None:
+        item = self.tree_model.index_of_element(index) if index >= 0 else QModelIndex()
+        selection = self.tree.selectionModel()
+        selection.blockSignals(True)
+        try:
+            if item.isValid():
+                parent = item.parent()
+                while parent.isValid():
+                    self.tree.expand(parent)
+                    parent = parent.parent()
+                selection.setCurrentIndex(item, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+                self.tree.scrollTo(item)
+            else:
+                selection.clearSelection()
+                selection.setCurrentIndex(QModelIndex(), QItemSelectionModel.SelectionFlag.Clear)
+        finally:
+            selection.blockSignals(False)
+        self.tree.viewport().update()
+
+    def _on_tree_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.select_element(int(current.internalId()), fly=True)
+
+    def _show_selection_status(self, index: int) -> None:
+        if index < 0 or self.model is None:
+            self.selection_label.setText("")
+            return
+        m = self.model
+        parts = [m.label(index), str(m.ifc_class[index])]
+        if m.building[index] >= 0 and m.building[index] != index:
+            parts.append(str(m.name[m.building[index]]))
+        if m.storey[index] >= 0 and m.storey[index] != index:
+            parts.append(str(m.name[m.storey[index]]))
+        if self.devices_per_element is not None:
+            parts.append(f"{int(self.devices_per_element[index])} devices")
+        parts.append(f"GlobalId {m.global_id[index]}")
+        self.selection_label.setText("  ·  ".join(parts))
+
+    def _search(self) -> None:
+        text = self.search_box.text().strip().lower()
+        if not text or self.model is None:
+            return
+        m = self.model
+        for column in (m.global_id, m.name, m.long_name, m.ifc_class):
+            hits = np.flatnonzero(np.char.find(np.char.lower(column.astype(str)), text) >= 0)
+            hits = hits[hits > 0] if len(hits) > 1 else hits
+            if len(hits):
+                self.select_element(int(hits[0]), fly=True)
+                self.statusBar().showMessage(f"{len(hits)} match(es) for {text!r}", 4000)
+                return
+        self.statusBar().showMessage(f"Nothing matches {text!r}", 4000)
+
+    def show_overview(self) -> None:
+        """District overview: everything, camera from above the south-east corner."""
+        if self.scene is None:
+            return
+        self.select_element(-1)
+        self.scene.show_district()
+        self.scene.camera_overview()
+        self.request_render()
+
+    def _toggle_category(self, cat: Category, on: bool) -> None:
+        if self.scene is not None:
+            self.scene.set_category_visible(cat, on)
+            self.request_render()
+
+    # -- 3D picking -------------------------------------------------------------------------------
+    def _on_press(self, obj: object, _event: str) -> None:
+        self._press_pos = self.plotter.iren.get_event_position()
+
+    def _on_release(self, obj: object, _event: str) -> None:
+        if self._press_pos is None or self.scene is None:
+            return
+        x, y = self.plotter.iren.get_event_position()
+        px, py = self._press_pos
+        self._press_pos = None
+        if abs(x - px) > CLICK_TOLERANCE_PX or abs(y - py) > CLICK_TOLERANCE_PX:
+            return  # a drag rotates the camera; only a click picks
+        self.pick_at(x, y)
+
+    def pick_at(self, x: int, y: int) -> int:
+        """Pick at VTK display coordinates (origin bottom left) and select what is there."""
+        if self.scene is None:
+            return -1
+        element = self.scene.pick(x, y)
+        self.select_element(element, fly=False)
+        return element
+
+    # -- rendering --------------------------------------------------------------------------------
+    def request_render(self) -> None:
+        """Ask for a render; it happens at most once per frame on the timer."""
+        self._render_pending = True
+
+    def _render_if_pending(self) -> None:
+        if self._render_pending:
+            self._render_pending = False
+            self.plotter.render()
+
+    def render_now(self) -> None:
+        """Render at once (for screenshots and tests)."""
+        self._render_pending = False
+        self.plotter.render()
+
+    def grab_with_scene(self) -> QPixmap:
+        """The window as a pixmap with the 3D view read back from OpenGL (a widget grab alone shows it black)."""
+        self.render_now()
+        pixmap = self.grab()
+        image = self.plotter.screenshot(return_img=True)
+        if image is not None:
+            image = np.ascontiguousarray(image[:, :, :3])
+            h, w, _ = image.shape
+            qimage = QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            top_left = self.plotter.mapTo(self, QPoint(0, 0))
+            painter = QPainter(pixmap)
+            dpr = pixmap.devicePixelRatio()
+            target = self.plotter.rect().translated(top_left)
+            painter.drawImage(target, qimage.scaled(int(target.width() * dpr), int(target.height() * dpr)))
+            painter.end()
+        return pixmap
+
+    def closeEvent(self, event: object) -> None:  # noqa: N802
+        self._render_timer.stop()
+        if self._loader_thread is not None and self._loader_thread.isRunning():
+            self._loader_thread.quit()
+            self._loader_thread.wait(2000)
+        self.plotter.close()
+        super().closeEvent(event)
