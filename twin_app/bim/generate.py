@@ -146,7 +146,7 @@ class _Writer:
             self._types[key] = rtype
             self._type_psets(rtype, occurrence_class, role, label)
         elif rmap not in rtype.RepresentationMaps:
-            rtype.RepresentationMaps = list(rtype.RepresentationMaps) + [rmap]
+            rtype.RepresentationMaps = [*list(rtype.RepresentationMaps), rmap]
         return rtype
 
     def _type_psets(self, rtype: ifcopenshell.entity_instance, occurrence_class: str, role: str, label: str) -> None:

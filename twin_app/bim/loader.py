@@ -115,9 +115,9 @@ def _worker(path: str, target: str, digest: str, progress_queue: mp.Queue) -> No
         write_cache(model, digest, Path(target))
         progress_queue.put(("done", 1.0, ""))
     except InputError as exc:
-        progress_queue.put(("error", 0.0, exc.what))
+        progress_queue.put(("error", exc.where, exc.what))
     except Exception as exc:  # any failure inside the IFC library becomes a message for the user
-        progress_queue.put(("error", 0.0, f"{type(exc).__name__}: {exc}"))
+        progress_queue.put(("error", path, f"{type(exc).__name__}: {exc}"))
 
 
 @dataclass
@@ -189,7 +189,7 @@ def _run_worker(path: Path, target: Path, digest: str, report: ProgressFn, timeo
     proc = ctx.Process(target=_worker, args=(str(path), str(target), digest, messages), daemon=True)
     proc.start()
     deadline = time.monotonic() + timeout_s
-    outcome: tuple[str, float, str] | None = None
+    outcome: tuple[str, object, str] | None = None
     try:
         while outcome is None:
             try:
@@ -205,7 +205,7 @@ def _run_worker(path: Path, target: Path, digest: str, report: ProgressFn, timeo
                         ) from None
                 elif time.monotonic() > deadline:
                     proc.kill()
-                    raise InputError(str(path), f"reading took longer than {timeout_s:.0f} s and was stopped")
+                    raise InputError(str(path), f"reading took longer than {timeout_s:.0f} s and was stopped") from None
                 else:
                     continue
             if kind == "progress":
@@ -220,4 +220,4 @@ def _run_worker(path: Path, target: Path, digest: str, report: ProgressFn, timeo
             proc.join()
         messages.close()
     if outcome[0] == "error":
-        raise InputError(str(path), outcome[2])
+        raise InputError(str(outcome[1]), outcome[2])

@@ -7,6 +7,7 @@ geometry id, and its instances are placed with one batched matrix product.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -24,6 +25,7 @@ from twin_app.core.model import CATEGORY_OF_CLASS, Category, CategoryMesh, Distr
 
 ProgressFn = Callable[[float, str], None]
 _ENTITY_REF = re.compile(r"#(\d+)")
+_OFFSET = re.compile(r"at offset (\d+)")
 
 
 def check_ifc_path(path: str | Path) -> None:
@@ -52,13 +54,58 @@ def check_ifc_path(path: str | Path) -> None:
         raise InputError(str(path), "the file is truncated: it does not end with END-ISO-10303-21;")
 
 
-def open_ifc(path: str | Path) -> ifcopenshell.file:
-    """Open an IFC file, raising `InputError` that names the file and the problem."""
+def _line_of_offset(path: Path, offset: int) -> int:
+    with open(path, "rb") as fh:
+        return fh.read(offset).count(b"\n") + 1
+
+
+def _where(path: Path, message: str) -> str:
+    """``path:line`` when the parser's message names a byte offset, else the path."""
+    found = _OFFSET.search(message)
+    return f"{path}:{_line_of_offset(path, int(found.group(1)))}" if found else str(path)
+
+
+def _parser_messages() -> list[dict]:
+    messages = []
+    for line in (ifcopenshell.get_log() or "").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = {"level": "error", "message": line}
+        if isinstance(entry, dict) and entry.get("level") in ("error", "warning"):
+            messages.append(entry)
+    return messages
+
+
+def open_ifc(path: str | Path) -> tuple[ifcopenshell.file, list[str]]:
+    """Open an IFC file.
+
+    Returns
+    -------
+    (file, warnings)
+        The parsed file and the parser's non-fatal messages.
+
+    Raises
+    ------
+    InputError
+        Naming the file (and line) and the problem, for unreadable or syntactically broken files.
+    """
+    path = Path(path)
     check_ifc_path(path)
+    ifcopenshell.ifcopenshell_wrapper.set_log_format_json()
+    ifcopenshell.get_log()  # drop earlier messages
     try:
-        return ifcopenshell.open(str(path))
+        f = ifcopenshell.open(str(path))
     except Exception as exc:  # ifcopenshell raises several types for malformed files
-        raise InputError(str(path), f"cannot be parsed as IFC ({type(exc).__name__}: {exc})") from None
+        detail = "; ".join(m.get("message", "") for m in _parser_messages()[:1])
+        raise InputError(_where(path, detail), f"cannot be parsed as IFC ({type(exc).__name__}: {exc}"
+                                               f"{'; ' + detail if detail else ''})") from None
+    messages = _parser_messages()
+    for entry in messages:
+        message = str(entry.get("message", ""))
+        if str(entry.get("code", "")).startswith("SYN") or "syntax" in message.lower():
+            raise InputError(_where(path, message), f"syntax error, the file is damaged: {message}")
+    return f, [str(m.get("message", ""))[:300] for m in messages[:50]]
 
 
 def _category_resolver(schema: ifcopenshell.ifcopenshell_wrapper.schema_definition) -> Callable[[str], Category]:
@@ -151,7 +198,7 @@ def tessellate(path: str | Path, threads: int | None = None, progress: ProgressF
     report = progress or (lambda fraction, message: None)
     path = Path(path)
     report(0.0, f"Reading {path.name}")
-    f = open_ifc(path)
+    f, parser_warnings = open_ifc(path)
     schema = f.schema
     try:
         scale = float(ifcopenshell.util.unit.calculate_unit_scale(f))
@@ -185,7 +232,6 @@ def tessellate(path: str | Path, threads: int | None = None, progress: ProgressF
     settings.set("weld-vertices", False)
     geometries: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     placed: list[tuple[int, str, np.ndarray]] = []
-    ifcopenshell.ifcopenshell_wrapper.set_log_format_json()
     ifcopenshell.get_log()  # clear earlier messages
     thread_count = threads or os.cpu_count() or 1
     include = [e for e in elements[1:] if getattr(e, "Representation", None) is not None]
@@ -239,6 +285,7 @@ def tessellate(path: str | Path, threads: int | None = None, progress: ProgressF
         "counts": dict(sorted(counts.items())), "elements_with_geometry": len(yielded), "skipped": skipped,
         "bbox_m": [round(float(v), 4) for v in bbox] if bbox is not None else None,
         "shared_geometries": len(geometries), "seconds": round(time.perf_counter() - started, 4),
+        "warnings": parser_warnings,
     }
     model.validate()
     report(1.0, "Model ready")

@@ -134,7 +134,7 @@ def _residential_spaces(width: float, n_south: int, ground: bool, level: str) ->
         )
     spaces.append(SpacePlan("COR", "corridor", f"Corridor {level}", 0.0, y_corr, width, CORRIDOR_DEPTH_M))
     core_x = (width - CORE_WIDTH_M) / 2.0
-    n_side = int(round(core_x / APARTMENT_WIDTH_M))
+    n_side = round(core_x / APARTMENT_WIDTH_M)
     for side_x0 in (0.0, core_x + CORE_WIDTH_M):
         for i in range(n_side):
             number += 1
@@ -311,7 +311,7 @@ def plan_district(towers: int = 19, seed: int = 20261124, storeys: int | None = 
         jitter = (min(pitch_x, pitch_y) - extent) / 2.0
         jx, jy = (rng.uniform(-1, 1, 2) * max(jitter, 0.0) * 0.5)
         cx, cy = (c + 0.5) * pitch_x + jx, (r + 0.5) * pitch_y + jy
-        n_above = storeys if storeys is not None else 33 + int(round(23 * rng.beta(2.0, 1.2)))
+        n_above = storeys if storeys is not None else 33 + round(23 * rng.beta(2.0, 1.2))
         storey_plans = []
         for level_index in (-2, -1):
             level = storey_name(level_index)
