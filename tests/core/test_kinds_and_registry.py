@@ -74,7 +74,7 @@ def test_read_registry_bad_files(tmp_path) -> None:
         read_registry(tmp_path / "missing.parquet")
     junk = tmp_path / "junk.parquet"
     junk.write_text("this is not parquet")
-    with pytest.raises(InputError, match="junk.parquet: not a readable Parquet file"):
+    with pytest.raises(InputError, match=r"junk\.parquet: not a readable Parquet file"):
         read_registry(junk)
     good = tmp_path / "good.parquet"
     build_registry(_hosts()).to_parquet(good)

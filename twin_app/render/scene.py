@@ -182,12 +182,7 @@ class DistrictScene:
         if layer is None:
             return
         layer.visible = cells
-        faces = np.empty((len(cells), 4), dtype=np.int64)
-        faces[:, 0] = 3
-        faces[:, 1:] = layer.mesh.triangles[cells]
-        cell_array = vtk.vtkCellArray()
-        cell_array.SetCells(len(cells), pv.convert_array(faces.ravel(), deep=True, array_type=vtk.VTK_ID_TYPE))
-        layer.polydata.SetPolys(cell_array)
+        layer.polydata.SetPolys(pv.CellArray.from_regular_cells(layer.mesh.triangles[cells]))
         layer.polydata.cell_data["element"] = layer.mesh.cell_element[cells]
         layer.polydata.cell_data["colour"] = (layer.slots[cells] * N_SHADES + layer.shades[cells]).astype(np.uint16)
         layer.polydata.Modified()

@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         clear.setShortcut(QKeySequence("Esc"))
         clear.triggered.connect(lambda: self.select_element(-1, fly=False))
         view.addAction(clear)
+        self.clear_action = clear
         view.addSeparator()
         self.category_actions: dict[Category, QAction] = {}
         for cat in (Category.STRUCTURE, Category.SPACES, Category.EQUIPMENT, Category.SENSORS, Category.OTHER):
