@@ -72,7 +72,7 @@ def test_click_a_room_in_3d_selects_it_in_the_tree(qtbot, window, small_district
     x, y = _display_xy(window, np.array([(bounds[0] + bounds[3]) / 2, (bounds[1] + bounds[4]) / 2, bounds[5]]))
     widget = window.plotter
     ratio = widget.devicePixelRatioF()
-    pos = QPoint(int(round(x / ratio)), int(round(widget.height() - y / ratio)))
+    pos = QPoint(round(x / ratio), round(widget.height() - y / ratio))
     with qtbot.waitSignal(window.selection_changed, timeout=5000) as blocker:
         qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=pos)
         qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=pos)
@@ -100,7 +100,8 @@ def test_select_in_tree_highlights_in_3d(qtbot, window, small_district) -> None:
     assert fan in set(equipment.mesh.cell_element[equipment.visible].tolist())
     # the camera flew to it: the fan projects inside the view
     x, y = _display_xy(window, model.element_bounds(fan)[:3])
-    assert 0 <= x <= window.plotter.width() * window.plotter.devicePixelRatioF()
+    ratio = window.plotter.devicePixelRatioF()
+    assert 0 <= x <= window.plotter.width() * ratio and 0 <= y <= window.plotter.height() * ratio
     # Xvfb has no window manager to activate the window, so trigger the Esc action itself
     assert window.clear_action.shortcut().toString() == "Esc"
     window.clear_action.trigger()
