@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "the IFC file")
     parser.add_argument("--screenshot", type=Path, metavar="PNG",
                         help="start, wait until the model is drawn, save the main window as PNG and exit")
+    parser.add_argument("--select", metavar="NAME_OR_GLOBALID",
+                        help="select an element (name such as T05-20F-A03, or GlobalId) once the model is drawn")
     parser.add_argument("--size", default="1920x1080", help="window size WIDTHxHEIGHT (default 1920x1080)")
     parser.add_argument("--towers", type=int, default=19, help="towers of the generated district (default 19)")
     parser.add_argument("--storeys", type=int, default=None, help="storeys above ground of every generated tower")

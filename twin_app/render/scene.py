@@ -104,6 +104,7 @@ class DistrictScene:
         self.selected = -1
         self.focus_storey = -1
         self._highlight: vtk.vtkActor | None = None
+        self._highlight_edges: vtk.vtkActor | None = None
         self._ground: vtk.vtkActor | None = None
         self._picker = vtk.vtkCellPicker()
         self._picker.SetTolerance(0.0005)
@@ -252,7 +253,9 @@ class DistrictScene:
         self.selected = index
         if self._highlight is not None:
             self.plotter.remove_actor(self._highlight, render=False)
+            self.plotter.remove_actor(self._highlight_edges, render=False)
             self._highlight = None
+            self._highlight_edges = None
         if index < 0:
             return
         model = self.model
@@ -271,8 +274,13 @@ class DistrictScene:
         pts = centre + (pts - centre) * ((half + 0.06) / half)  # a little larger: drawn on top, no z-fighting
         part = pv.PolyData.from_regular_faces(pts, inverse.reshape(-1, 3))
         self._highlight = self.plotter.add_mesh(
-            part, color=HIGHLIGHT_RGB, show_edges=True, edge_color="black", line_width=2, pickable=False,
-            name="highlight", reset_camera=False, lighting=False,
+            part, color=HIGHLIGHT_RGB, pickable=False, name="highlight", reset_camera=False, lighting=False,
+        )
+        edges = part.extract_feature_edges(boundary_edges=True, feature_edges=True, manifold_edges=False,
+                                           non_manifold_edges=False, feature_angle=30)
+        self._highlight_edges = self.plotter.add_mesh(
+            edges, color="black", line_width=3, pickable=False, name="highlight-edges", reset_camera=False,
+            lighting=False,
         )
 
     # -- camera -----------------------------------------------------------------------------------
@@ -288,6 +296,11 @@ class DistrictScene:
         bounds = self.model.element_bounds(index)
         if bounds is None:
             return
+        if self.model.category[index] != Category.NONE:
+            # a room or a device is shown in its surroundings: at least 40 m across
+            centre = (bounds[:3] + bounds[3:]) / 2.0
+            half = np.maximum((bounds[3:] - bounds[:3]) / 2.0, [20.0, 20.0, 3.0])
+            bounds = np.concatenate([centre - half, centre + half])
         self._look_at(bounds, elevation_factor=1.0 if self.model.category[index] != Category.NONE else 0.9,
                       distance_factor=2.6)
 

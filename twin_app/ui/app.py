@@ -48,6 +48,12 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
         box.open()
 
     window.load_failed.connect(fail)
+    if args.select:
+        def select() -> None:
+            if not window.select_by_text(args.select):
+                print(f"twin-app: warning: --select {args.select!r}: no such element", file=sys.stderr)
+
+        window.model_ready.connect(select)
     if args.screenshot is not None:
         def save() -> None:
             pixmap = window.grab_with_scene()

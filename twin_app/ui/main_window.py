@@ -268,19 +268,40 @@ class MainWindow(QMainWindow):
         parts.append(f"GlobalId {m.global_id[index]}")
         self.selection_label.setText("  ·  ".join(parts))
 
-    def _search(self) -> None:
-        text = self.search_box.text().strip().lower()
-        if not text or self.model is None:
-            return
+    def find(self, text: str) -> np.ndarray:
+        """Elements matching `text`: exact GlobalId or name first, then substrings of name, long name, class."""
+        if self.model is None or not text.strip():
+            return np.zeros(0, dtype=np.int64)
         m = self.model
-        for column in (m.global_id, m.name, m.long_name, m.ifc_class):
-            hits = np.flatnonzero(np.char.find(np.char.lower(column.astype(str)), text) >= 0)
-            hits = hits[hits > 0] if len(hits) > 1 else hits
+        needle = text.strip()
+        exact = np.flatnonzero((m.global_id == needle) | (m.name == needle))
+        if len(exact):
+            return exact
+        lowered = needle.lower()
+        for column in (m.name, m.long_name, m.ifc_class, m.global_id):
+            hits = np.flatnonzero(np.char.find(np.char.lower(column.astype(str)), lowered) >= 0)
             if len(hits):
-                self.select_element(int(hits[0]), fly=True)
-                self.statusBar().showMessage(f"{len(hits)} match(es) for {text!r}", 4000)
-                return
-        self.statusBar().showMessage(f"Nothing matches {text!r}", 4000)
+                return hits
+        return np.zeros(0, dtype=np.int64)
+
+    def select_by_text(self, text: str) -> bool:
+        """Select and fly to the first element matching `text`; False when nothing matches."""
+        hits = self.find(text)
+        if not len(hits):
+            return False
+        self.select_element(int(hits[0]), fly=True)
+        return True
+
+    def _search(self) -> None:
+        text = self.search_box.text().strip()
+        if not text:
+            return
+        hits = self.find(text)
+        if len(hits):
+            self.select_element(int(hits[0]), fly=True)
+            self.statusBar().showMessage(f"{len(hits)} match(es) for {text!r}", 4000)
+        else:
+            self.statusBar().showMessage(f"Nothing matches {text!r}", 4000)
 
     def show_overview(self) -> None:
         """District overview: everything, camera from above the south-east corner."""
