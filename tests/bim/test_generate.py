@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import ifcopenshell
 import ifcopenshell.util.element
@@ -141,3 +142,9 @@ def test_generate_command_line(tmp_path) -> None:
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert "towers must be between 1 and 20" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_committed_small_model_is_the_generated_one(small_district) -> None:
+    committed = Path(__file__).resolve().parents[2] / "bim_models" / "mumianling-small"
+    for name in ("mumianling.ifc", "devices.parquet"):
+        assert (committed / name).read_bytes() == (small_district.ifc_path.parent / name).read_bytes(), name
