@@ -24,6 +24,7 @@ SLOT_BASE_ALT = 1
 N_SLOTS = 8
 N_SHADES = 8
 SUN_DIRECTION = np.array([0.45, -0.65, 0.62])
+ROOM_OPACITY_OPEN = 0.35  # rooms of a storey cut open: the equipment inside shows through
 
 CATEGORY_STYLE: dict[Category, dict] = {
     Category.STRUCTURE: {"base": (0.86, 0.85, 0.81), "alt": (0.55, 0.57, 0.60), "opacity": 1.0},
@@ -105,10 +106,24 @@ class DistrictScene:
         self.focus_storey = -1
         self._highlight: vtk.vtkActor | None = None
         self._highlight_edges: vtk.vtkActor | None = None
+        self.xray = False
+        self.isolated = -1
+        self.section_plane: vtk.vtkPlane | None = None
+        self._xray_focus: vtk.vtkActor | None = None
+        self._measure_actors: list[vtk.vtkActor] = []
+        self._luts: dict[Category, vtk.vtkLookupTable] = {}
+        self._glyphs: vtk.vtkActor | None = None
+        self._glyph_points: pv.PolyData | None = None
+        self._sensor_centres: np.ndarray | None = None
+        self._sensor_elements: np.ndarray | None = None
         self._ground: vtk.vtkActor | None = None
         self._picker = vtk.vtkCellPicker()
         self._picker.SetTolerance(0.0005)
         self._picker.PickFromListOn()
+        # equipment and sensors sit inside rooms: they are tried first, with a little more tolerance
+        self._device_picker = vtk.vtkCellPicker()
+        self._device_picker.SetTolerance(0.002)
+        self._device_picker.PickFromListOn()
         alt = np.isin(model.ifc_class, ("IfcSlab", "IfcRoof", "IfcCovering", "IfcStair", "IfcStairFlight"))
         alt |= model.ifc_class == "IfcFan"
         alt |= np.isin(model.ifc_class, ("IfcAlarm", "IfcFireSuppressionTerminal"))
@@ -119,6 +134,7 @@ class DistrictScene:
         for cat, mesh in model.meshes.items():
             if mesh.n_cells:
                 self._add_layer(cat, mesh)
+        self._add_sensor_glyphs()
         self.show_district()
 
     # -- building ---------------------------------------------------------------------------------
@@ -165,7 +181,8 @@ class DistrictScene:
             reset_camera=False, pickable=True, lighting=False, opacity=CATEGORY_STYLE[cat]["opacity"],
         )
         mapper = actor.GetMapper()
-        mapper.SetLookupTable(_lookup_table(cat))
+        self._luts[cat] = _lookup_table(cat)
+        mapper.SetLookupTable(self._luts[cat])
         mapper.SetScalarModeToUseCellFieldData()
         mapper.SelectColorArray("colour")
         mapper.SetScalarRange(0, n - 1)
@@ -175,7 +192,41 @@ class DistrictScene:
         locator = vtk.vtkStaticCellLocator()
         self._picker.AddPickList(actor)
         self._picker.AddLocator(locator)
+        if cat in (Category.EQUIPMENT, Category.SENSORS):
+            self._device_picker.AddPickList(actor)
+            self._device_picker.AddLocator(locator)
         self.layers[cat] = _Layer(mesh, slots, shades, centroid_z, visible, polydata, actor, locator)
+
+    def _add_sensor_glyphs(self) -> None:
+        """Sensors are small: a screen-sized point at each sensor's centre keeps them visible from afar."""
+        layer = self.layers.get(Category.SENSORS)
+        if layer is None:
+            return
+        mesh = layer.mesh
+        elements, which = np.unique(mesh.cell_element, return_inverse=True)
+        centres = np.zeros((len(elements), 3))
+        pts = mesh.points[mesh.triangles].mean(axis=1)
+        counts = np.bincount(which, minlength=len(elements))
+        for axis in range(3):
+            centres[:, axis] = np.bincount(which, weights=pts[:, axis], minlength=len(elements)) / np.maximum(counts, 1)
+        self._sensor_elements = elements
+        self._sensor_centres = centres
+        self._glyph_points = pv.PolyData(centres.copy())
+        self._glyphs = self.plotter.add_mesh(
+            self._glyph_points, color=CATEGORY_STYLE[Category.SENSORS]["base"], point_size=9,
+            render_points_as_spheres=True, pickable=False, name="sensor-glyphs", reset_camera=False, lighting=False,
+        )
+
+    def _update_glyphs(self, cells: np.ndarray) -> None:
+        if self._glyphs is None or self._sensor_elements is None:
+            return
+        shown = np.unique(self.layers[Category.SENSORS].mesh.cell_element[cells])
+        keep = np.isin(self._sensor_elements, shown)
+        points = self._sensor_centres[keep]
+        self._glyph_points.points = points if len(points) else np.zeros((0, 3))
+        self._glyph_points.verts = pv.CellArray.from_regular_cells(np.arange(len(points)).reshape(-1, 1))
+        self._glyph_points.Modified()
+        self._glyphs.SetVisibility(bool(len(points)) and self.layers[Category.SENSORS].shown)
 
     def _show_cells(self, cat: Category, cells: np.ndarray) -> None:
         """Draw only `cells` (indices into the full mesh) of a category."""
@@ -191,11 +242,14 @@ class DistrictScene:
         if len(cells):
             layer.locator.BuildLocator()
         layer.actor.SetVisibility(bool(layer.shown and len(cells)))
+        if cat == Category.SENSORS:
+            self._update_glyphs(cells)
 
     # -- views ------------------------------------------------------------------------------------
     def show_district(self) -> None:
         """District massing: structure and other elements; rooms and equipment stay inside."""
         self.focus_storey = -1
+        self._room_opacity(False)
         for cat, layer in self.layers.items():
             if cat in (Category.STRUCTURE, Category.OTHER):
                 self._show_cells(cat, np.arange(layer.mesh.n_cells))
@@ -212,6 +266,7 @@ class DistrictScene:
         """Cut a storey open: hide its building's structure from this storey up, show its rooms and equipment."""
         model = self.model
         self.focus_storey = storey
+        self._room_opacity(True)
         building = int(model.building[storey])
         bounds = model.element_bounds(storey)
         floor_z = bounds[2] if bounds is not None else 0.0
@@ -228,25 +283,144 @@ class DistrictScene:
         if self._ground is not None:
             self._ground.SetVisibility(bool(floor_z >= -0.5))
 
+    def isolate(self, index: int) -> None:
+        """Show only an element and everything below it (a tower, a storey); -1 shows the district again."""
+        self.isolated = index
+        if index < 0:
+            self.show_district()
+            return
+        mask = self.model.descendants_mask(index)
+        for cat, layer in self.layers.items():
+            self._show_cells(cat, np.flatnonzero(mask[layer.mesh.cell_element]))
+        if self._ground is not None:
+            bounds = self.model.element_bounds(index)
+            self._ground.SetVisibility(bool(bounds is None or bounds[2] >= -0.5))
+
+    def set_xray(self, on: bool) -> None:
+        """X-ray: everything translucent except the selection (or the storey in focus), drawn opaque."""
+        self.xray = on
+        for layer in self.layers.values():
+            layer.actor.GetProperty().SetOpacity(0.12 if on else 1.0)
+        if not on:
+            self._room_opacity(self.focus_storey >= 0)
+        self._update_xray_focus()
+
+    def _update_xray_focus(self) -> None:
+        if self._xray_focus is not None:
+            self.plotter.remove_actor(self._xray_focus, render=False)
+            self._xray_focus = None
+        if not self.xray:
+            return
+        focus = self.selected if self.selected >= 0 else self.focus_storey
+        if focus < 0:
+            return
+        part = self.cells_polydata(self.model.descendants_mask(focus))
+        if part.n_cells:
+            self._xray_focus = self.plotter.add_mesh(part, scalars="rgb", rgb=True, pickable=False,
+                                                     name="xray-focus", reset_camera=False, lighting=False)
+            self._apply_section(self._xray_focus)
+
+    def cells_polydata(self, element_mask: np.ndarray) -> pv.PolyData:
+        """The visible cells of the elements in `element_mask`, merged, with their colours as RGB."""
+        points, faces, colours = [], [], []
+        offset = 0
+        for cat, layer in self.layers.items():
+            cells = layer.visible[element_mask[layer.mesh.cell_element[layer.visible]]]
+            if not len(cells):
+                continue
+            tris = layer.mesh.triangles[cells]
+            used, inverse = np.unique(tris, return_inverse=True)
+            points.append(layer.mesh.points[used])
+            faces.append(inverse.reshape(-1, 3) + offset)
+            offset += len(used)
+            table = np.array([self._luts[cat].GetTableValue(i)[:3] for i in range(N_SLOTS * N_SHADES)])
+            colours.append((table[layer.slots[cells] * N_SHADES + layer.shades[cells]] * 255).astype(np.uint8))
+        if not points:
+            return pv.PolyData()
+        part = pv.PolyData.from_regular_faces(np.concatenate(points), np.concatenate(faces))
+        part.cell_data["rgb"] = np.concatenate(colours)
+        return part
+
+    def set_section(self, origin: tuple[float, float, float] | None,
+                    normal: tuple[float, float, float] = (0.0, 0.0, -1.0)) -> None:
+        """Cut the model with a plane, keeping the side the normal points to; None removes the cut."""
+        if origin is None:
+            self.section_plane = None
+        else:
+            plane = vtk.vtkPlane()
+            plane.SetOrigin(*origin)
+            plane.SetNormal(*normal)
+            self.section_plane = plane
+        for layer in self.layers.values():
+            self._apply_section(layer.actor)
+        for actor in (self._highlight, self._highlight_edges, self._xray_focus):
+            if actor is not None:
+                self._apply_section(actor)
+
+    def _apply_section(self, actor: vtk.vtkActor) -> None:
+        mapper = actor.GetMapper()
+        mapper.RemoveAllClippingPlanes()
+        if self.section_plane is not None:
+            mapper.AddClippingPlane(self.section_plane)
+
+    def pick_point(self, x: float, y: float) -> np.ndarray | None:
+        """World position of the surface under display position (x, y), None on empty sky."""
+        if not self._picker.Pick(x, y, 0, self.plotter.renderer):
+            return None
+        return np.array(self._picker.GetPickPosition(), dtype=float)
+
+    def show_measurement(self, a: np.ndarray, b: np.ndarray | None = None) -> float | None:
+        """Mark a measured point, or the line between two points with its length; returns the distance."""
+        self.clear_measurement()
+        marks = pv.PolyData(np.array([a] if b is None else [a, b], dtype=float))
+        self._measure_actors.append(self.plotter.add_mesh(
+            marks, color="#ff3d7f", point_size=12, render_points_as_spheres=True, pickable=False,
+            name="measure-points", reset_camera=False))
+        if b is None:
+            return None
+        distance = float(np.linalg.norm(b - a))
+        self._measure_actors.append(self.plotter.add_mesh(
+            pv.Line(a, b), color="#ff3d7f", line_width=4, pickable=False, name="measure-line",
+            reset_camera=False))
+        self._measure_actors.append(self.plotter.add_point_labels(
+            np.array([(a + b) / 2.0]), [f"{distance:.2f} m"], font_size=18, text_color="white",
+            shape_color="#ff3d7f", shape_opacity=0.85, always_visible=True, show_points=False, pickable=False,
+            name="measure-label", reset_camera=False))
+        return distance
+
+    def clear_measurement(self) -> None:
+        """Remove the measurement marks."""
+        for actor in self._measure_actors:
+            self.plotter.remove_actor(actor, render=False)
+        self._measure_actors = []
+
     def set_category_visible(self, cat: Category, shown: bool) -> None:
         """Show or hide a whole category."""
         layer = self.layers.get(cat)
         if layer is not None:
             layer.shown = shown
             layer.actor.SetVisibility(bool(shown and len(layer.visible)))
+            if cat == Category.SENSORS:
+                self._update_glyphs(layer.visible)
 
     # -- selection --------------------------------------------------------------------------------
     def pick(self, x: float, y: float) -> int:
         """Element index under display position (x, y) (VTK's origin: bottom left), -1 when none."""
         renderer = self.plotter.renderer
-        if not self._picker.Pick(x, y, 0, renderer):
-            return -1
-        actor = self._picker.GetActor()
-        cell = self._picker.GetCellId()
-        for layer in self.layers.values():
-            if layer.actor is actor and 0 <= cell < len(layer.visible):
-                return int(layer.mesh.cell_element[layer.visible[cell]])
+        for picker in (self._device_picker, self._picker):
+            if not picker.Pick(x, y, 0, renderer):
+                continue
+            actor = picker.GetActor()
+            cell = picker.GetCellId()
+            for layer in self.layers.values():
+                if layer.actor is actor and layer.actor.GetVisibility() and 0 <= cell < len(layer.visible):
+                    return int(layer.mesh.cell_element[layer.visible[cell]])
         return -1
+
+    def _room_opacity(self, opened: bool) -> None:
+        layer = self.layers.get(Category.SPACES)
+        if layer is not None and not self.xray:
+            layer.actor.GetProperty().SetOpacity(ROOM_OPACITY_OPEN if opened else 1.0)
 
     def select(self, index: int) -> None:
         """Highlight one element (and its parts); -1 clears the highlight."""
@@ -256,6 +430,7 @@ class DistrictScene:
             self.plotter.remove_actor(self._highlight_edges, render=False)
             self._highlight = None
             self._highlight_edges = None
+        self._update_xray_focus()
         if index < 0:
             return
         model = self.model
@@ -271,7 +446,9 @@ class DistrictScene:
         pts = layer.mesh.points[used].astype(np.float64)
         centre = (pts.min(axis=0) + pts.max(axis=0)) / 2.0
         half = np.maximum((pts.max(axis=0) - pts.min(axis=0)) / 2.0, 1e-3)
-        pts = centre + (pts - centre) * ((half + 0.06) / half)  # a little larger: drawn on top, no z-fighting
+        # a little larger: drawn on top without z-fighting, and small devices at least 0.6 m across
+        grow = np.maximum(0.06, 0.3 - half)
+        pts = centre + (pts - centre) * ((half + grow) / half)
         part = pv.PolyData.from_regular_faces(pts, inverse.reshape(-1, 3))
         self._highlight = self.plotter.add_mesh(
             part, color=HIGHLIGHT_RGB, pickable=False, name="highlight", reset_camera=False, lighting=False,
@@ -282,6 +459,8 @@ class DistrictScene:
             edges, color="black", line_width=3, pickable=False, name="highlight-edges", reset_camera=False,
             lighting=False,
         )
+        self._apply_section(self._highlight)
+        self._apply_section(self._highlight_edges)
 
     # -- camera -----------------------------------------------------------------------------------
     def camera_overview(self) -> None:
@@ -304,9 +483,31 @@ class DistrictScene:
         self._look_at(bounds, elevation_factor=1.0 if self.model.category[index] != Category.NONE else 0.9,
                       distance_factor=2.6)
 
-    def _look_at(self, bounds: np.ndarray, elevation_factor: float, distance_factor: float) -> None:
+    def camera_plan(self, index: int) -> None:
+        """Straight down on an element (a storey plan), north up."""
+        bounds = self.model.element_bounds(index)
+        if bounds is None:
+            return
         centre = (bounds[:3] + bounds[3:]) / 2.0
-        direction = np.array([0.55, -0.75, elevation_factor])
+        camera = self.plotter.camera
+        camera.focal_point = tuple(centre)
+        camera.position = (centre[0], centre[1], centre[2] + 10.0)
+        camera.up = (0.0, 1.0, 0.0)
+        renderer = self.plotter.renderer
+        renderer.ResetCamera(*np.column_stack([bounds[:3], bounds[3:]]).ravel())
+        camera.zoom(1.3)
+        renderer.ResetCameraClippingRange()
+
+    def camera_side(self, index: int) -> None:
+        """An element (a tower) from the south, slightly above, filling the view."""
+        bounds = self.model.element_bounds(index)
+        if bounds is not None:
+            self._look_at(bounds, elevation_factor=0.25, distance_factor=2.0, direction_xy=(0.25, -1.0))
+
+    def _look_at(self, bounds: np.ndarray, elevation_factor: float, distance_factor: float,
+                 direction_xy: tuple[float, float] = (0.55, -0.75)) -> None:
+        centre = (bounds[:3] + bounds[3:]) / 2.0
+        direction = np.array([*direction_xy, elevation_factor])
         direction /= np.linalg.norm(direction)
         camera = self.plotter.camera
         camera.focal_point = tuple(centre)

@@ -8,7 +8,9 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from twin_app.bim.district_cache import ensure_district
 from twin_app.bim.loader import LoadResult, load_model
+from twin_app.core.devices import DeviceIndex
 from twin_app.core.errors import InputError
+from twin_app.core.registry import read_registry
 
 
 class ModelLoader(QObject):
@@ -23,13 +25,14 @@ class ModelLoader(QObject):
     """
 
     progress = Signal(float, str)
-    loaded = Signal(object, object)  # LoadResult, registry path (Path or None)
+    loaded = Signal(object, object, str)  # LoadResult, DeviceIndex or None, registry problem ("" when none)
     failed = Signal(str)
 
-    def __init__(self, ifc_path: Path | None, district_args: dict) -> None:
+    def __init__(self, ifc_path: Path | None, district_args: dict, registry: Path | None = None) -> None:
         super().__init__()
         self.ifc_path = ifc_path
         self.district_args = district_args
+        self.registry = registry
 
     def run(self) -> None:
         """Generate when needed, then load; emits `loaded` or `failed` once."""
@@ -45,8 +48,16 @@ class ModelLoader(QObject):
                 candidate = path.with_name("devices.parquet")
                 registry = candidate if candidate.is_file() else None
                 base, span = 0.0, 1.0
-            result: LoadResult = load_model(path, progress=lambda f, m: self.progress.emit(base + span * f, m))
-            self.loaded.emit(result, registry)
+            result: LoadResult = load_model(path, progress=lambda f, m: self.progress.emit(base + span * 0.9 * f, m))
+            registry = self.registry or registry
+            index, problem = None, ""
+            if registry is not None:
+                self.progress.emit(base + span * 0.95, "Reading the device registry")
+                try:
+                    index = DeviceIndex(read_registry(registry), result.model)
+                except InputError as exc:  # the model stays usable without its devices
+                    problem = str(exc)
+            self.loaded.emit(result, index, problem)
         except InputError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # the window must survive anything a load throws

@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
+    QDoubleSpinBox,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QToolBar,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -22,9 +23,12 @@ from PySide6.QtWidgets import (
 from pyvistaqt import QtInteractor
 
 from twin_app.bim.loader import LoadResult
+from twin_app.bim.properties import PropertyReader
+from twin_app.core.devices import DeviceIndex
 from twin_app.core.model import Category, DistrictModel
 from twin_app.render.scene import DistrictScene
 from twin_app.ui.loading import ModelLoader, start_loader
+from twin_app.ui.property_panel import PropertyPanel
 from twin_app.ui.tree_model import ElementTreeModel
 
 FRAME_INTERVAL_MS = 33  # at most one render per frame
@@ -55,7 +59,9 @@ class MainWindow(QMainWindow):
         self.model: DistrictModel | None = None
         self.scene: DistrictScene | None = None
         self.load_result: LoadResult | None = None
-        self.devices_per_element: np.ndarray | None = None
+        self.devices: DeviceIndex | None = None
+        self.properties: PropertyReader | None = None
+        self._measure_points: list[np.ndarray] = []
         self.selected = -1
         self._render_pending = False
         self._press_pos: tuple[int, int] | None = None
@@ -75,8 +81,11 @@ class MainWindow(QMainWindow):
         self._render_timer.start()
 
         self._build_tree_dock()
+        self.property_panel = PropertyPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.property_panel)
         self._build_status_bar()
         self._build_actions()
+        self._build_inspect_toolbar()
 
     # -- layout -----------------------------------------------------------------------------------
     def _build_tree_dock(self) -> None:
@@ -134,15 +143,52 @@ class MainWindow(QMainWindow):
             self.category_actions[cat] = act
         view.addSeparator()
         view.addAction(self.tree_dock.toggleViewAction())
+        view.addAction(self.property_panel.toggleViewAction())
         self.overview_action = overview
+
+    def _action(self, text: str, key: str, slot, checkable: bool = False, tip: str = "") -> QAction:
+        act = QAction(text, self, checkable=checkable)
+        act.setShortcut(QKeySequence(key))
+        act.setToolTip(f"{tip or text} ({key})")
+        (act.toggled if checkable else act.triggered).connect(slot)
+        return act
+
+    def _build_inspect_toolbar(self) -> None:
+        bar = QToolBar("Inspect", self)
+        bar.setObjectName("inspect-toolbar")
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.tower_action = self._action("Tower", "T", self.show_tower, tip="View the selected tower")
+        self.plan_action = self._action("Plan", "P", self.show_plan, tip="Storey plan from above")
+        self.isolate_action = self._action("Isolate", "I", self.set_isolated, checkable=True,
+                                           tip="Show only the selected tower or storey")
+        self.xray_action = self._action("X-ray", "X", self.set_xray, checkable=True,
+                                        tip="Everything but the selection translucent")
+        self.section_action = self._action("Section", "S", self.set_section, checkable=True,
+                                           tip="Horizontal section plane at the height beside")
+        self.measure_action = self._action("Measure", "M", self.set_measuring, checkable=True,
+                                           tip="Click two points to measure their distance")
+        self.section_height = QDoubleSpinBox(bar)
+        self.section_height.setRange(-50.0, 1000.0)
+        self.section_height.setDecimals(1)
+        self.section_height.setSuffix(" m")
+        self.section_height.setToolTip("Height of the section plane")
+        self.section_height.valueChanged.connect(lambda _: self.set_section(self.section_action.isChecked()))
+        bar.addAction(self.overview_action)
+        for act in (self.tower_action, self.plan_action, self.isolate_action, self.xray_action):
+            bar.addAction(act)
+        bar.addSeparator()
+        bar.addAction(self.section_action)
+        bar.addWidget(self.section_height)
+        bar.addSeparator()
+        bar.addAction(self.measure_action)
+        self.inspect_toolbar = bar
 
     # -- loading ----------------------------------------------------------------------------------
     def start_loading(self, ifc_path: Path | None, district_args: dict, registry: Path | None = None) -> None:
         """Load a model in the background; the window stays responsive and shows progress."""
-        self._registry_override = registry
         self.progress_bar.show()
         self.progress_label.setText("Loading…")
-        self._loader = ModelLoader(ifc_path, district_args)
+        self._loader = ModelLoader(ifc_path, district_args, registry)
         self._loader.progress.connect(self._on_progress)
         self._loader.loaded.connect(self._on_loaded)
         self._loader.failed.connect(self._on_failed)
@@ -157,12 +203,14 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("Load failed")
         self.load_failed.emit(message)
 
-    def _on_loaded(self, result: LoadResult, registry: Path | None) -> None:
+    def _on_loaded(self, result: LoadResult, devices: DeviceIndex | None, registry_problem: str) -> None:
         self.progress_label.setText("Building the scene…")
         self.set_model(result)
-        registry = self._registry_override or registry
-        if registry is not None:
-            self._attach_registry(registry)
+        self.devices = devices
+        if devices is not None:
+            self.model_label.setText(self.model_label.text() + f" · {devices.n_devices:,} devices")
+        if registry_problem:
+            QMessageBox.warning(self, "Device registry", f"{registry_problem}\nThe model is shown without devices.")
         self.progress_bar.hide()
         self.progress_label.setText("")
         self.model_ready.emit()
@@ -179,6 +227,9 @@ class MainWindow(QMainWindow):
         self.tree.setModel(self.tree_model)
         self.tree.setEnabled(True)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current)
+        self.properties = PropertyReader(model.meta["source"]) if model.meta.get("source") else None
+        self.devices = None
+        self.property_panel.show_element(model, -1, None, None)
         for i in range(self.tree_model.rowCount()):
             self.tree.expand(self.tree_model.index(i, 0))
         buildings = int((model.ifc_class == "IfcBuilding").sum())
@@ -189,22 +240,6 @@ class MainWindow(QMainWindow):
             f"{result.seconds:.1f} s ({how})"
         )
         self.request_render()
-
-    def _attach_registry(self, path: Path) -> None:
-        try:
-            hosts = pd.read_parquet(path, columns=["host_global_id"])["host_global_id"]
-        except Exception as exc:  # a bad registry must not lose the model already shown
-            QMessageBox.warning(self, "Device registry", f"{path}: cannot be read ({exc})")
-            return
-        counts = hosts.value_counts()
-        index = {g: i for i, g in enumerate(self.model.global_id.tolist())}
-        per_element = np.zeros(self.model.n_elements, dtype=np.int64)
-        known = [(index[g], n) for g, n in counts.items() if g in index]
-        if known:
-            idx, n = np.array(known).T
-            per_element[idx] = n
-        self.devices_per_element = per_element
-        self.model_label.setText(self.model_label.text() + f" · {int(counts.sum()):,} devices")
 
     # -- selection --------------------------------------------------------------------------------
     def select_element(self, index: int, fly: bool = False) -> None:
@@ -227,6 +262,7 @@ class MainWindow(QMainWindow):
             self.scene.camera_to(index)
         self._sync_tree(index)
         self._show_selection_status(index)
+        self.property_panel.show_element(model, index, self.properties, self.devices)
         self.selection_changed.emit(index)
         self.request_render()
 
@@ -263,8 +299,8 @@ class MainWindow(QMainWindow):
             parts.append(str(m.name[m.building[index]]))
         if m.storey[index] >= 0 and m.storey[index] != index:
             parts.append(str(m.name[m.storey[index]]))
-        if self.devices_per_element is not None:
-            parts.append(f"{int(self.devices_per_element[index])} devices")
+        if self.devices is not None:
+            parts.append(f"{len(self.devices.rows_of(index))} devices")
         parts.append(f"GlobalId {m.global_id[index]}")
         self.selection_label.setText("  ·  ".join(parts))
 
@@ -282,6 +318,14 @@ class MainWindow(QMainWindow):
             hits = np.flatnonzero(np.char.find(np.char.lower(column.astype(str)), lowered) >= 0)
             if len(hits):
                 return hits
+        if self.properties is not None:
+            try:
+                guids = self.properties.find_by_property_value(needle)
+            except Exception as exc:  # a property search must never take the console down
+                self.statusBar().showMessage(f"Property search failed: {exc}", 6000)
+                guids = []
+            hits = np.array([m.index_of(g) for g in guids], dtype=np.int64)
+            return hits[hits >= 0]
         return np.zeros(0, dtype=np.int64)
 
     def select_by_text(self, text: str) -> bool:
@@ -312,6 +356,95 @@ class MainWindow(QMainWindow):
         self.scene.camera_overview()
         self.request_render()
 
+    def _focus_of(self, ifc_class: str) -> int:
+        """The selected element's ancestor-or-self of a spatial class (IfcBuilding, IfcBuildingStorey)."""
+        if self.model is None or self.selected < 0:
+            return -1
+        column = self.model.building if ifc_class == "IfcBuilding" else self.model.storey
+        return int(column[self.selected])
+
+    def show_tower(self) -> None:
+        """Camera on the selected element's tower."""
+        building = self._focus_of("IfcBuilding")
+        if self.scene is not None and building >= 0:
+            self.scene.camera_side(building)
+            self.request_render()
+
+    def show_plan(self) -> None:
+        """Plan view from above on the selected element's storey."""
+        storey = self._focus_of("IfcBuildingStorey")
+        if self.scene is not None and storey >= 0:
+            self.scene.show_storey(storey)
+            self.scene.camera_plan(storey)
+            self.request_render()
+
+    def set_isolated(self, on: bool) -> None:
+        """Show only the selected storey (or tower, or element subtree)."""
+        if self.scene is None:
+            return
+        target = -1
+        if on and self.selected >= 0:
+            storey = self._focus_of("IfcBuildingStorey")
+            target = storey if storey >= 0 else self.selected
+        if on and target < 0:
+            self.statusBar().showMessage("Select a tower, a storey or an element to isolate", 4000)
+            self.isolate_action.setChecked(False)
+            return
+        self.scene.isolate(target)
+        self.request_render()
+
+    def set_xray(self, on: bool) -> None:
+        """Everything translucent but the selection."""
+        if self.scene is not None:
+            self.scene.set_xray(on)
+            self.request_render()
+
+    def set_section(self, on: bool) -> None:
+        """Horizontal section plane at the height in the toolbar (the part below stays)."""
+        if self.scene is None:
+            return
+        if on and self.section_height.value() == 0.0 and self.model is not None:
+            storey = self._focus_of("IfcBuildingStorey")
+            bounds = self.model.element_bounds(storey) if storey >= 0 else self.model.bbox()
+            if bounds is not None:
+                self.section_height.blockSignals(True)
+                self.section_height.setValue(round(float(bounds[2] + 1.5 if storey >= 0 else
+                                                         (bounds[2] + bounds[5]) / 2), 1))
+                self.section_height.blockSignals(False)
+        self.scene.set_section((0.0, 0.0, self.section_height.value()) if on else None)
+        self.request_render()
+
+    def set_measuring(self, on: bool) -> None:
+        """Measure mode: clicks place points instead of selecting."""
+        self._measure_points = []
+        if self.scene is not None and not on:
+            self.scene.clear_measurement()
+            self.request_render()
+        if on:
+            self.statusBar().showMessage("Measure: click the first point", 6000)
+
+    def measure_at(self, x: int, y: int) -> float | None:
+        """Place a measurement point at display (x, y); returns the distance after the second point."""
+        if self.scene is None:
+            return None
+        point = self.scene.pick_point(x, y)
+        if point is None:
+            self.statusBar().showMessage("Measure: nothing under the cursor", 4000)
+            return None
+        if len(self._measure_points) >= 2:
+            self._measure_points = []
+        self._measure_points.append(point)
+        distance = self.scene.show_measurement(*self._measure_points)
+        if distance is None:
+            self.statusBar().showMessage("Measure: click the second point", 6000)
+        else:
+            a, b = self._measure_points
+            dz = abs(b[2] - a[2])
+            self.statusBar().showMessage(f"Distance {distance:.2f} m (horizontal {np.hypot(*(b - a)[:2]):.2f} m, "
+                                         f"vertical {dz:.2f} m)")
+        self.request_render()
+        return distance
+
     def _toggle_category(self, cat: Category, on: bool) -> None:
         if self.scene is not None:
             self.scene.set_category_visible(cat, on)
@@ -329,7 +462,10 @@ class MainWindow(QMainWindow):
         self._press_pos = None
         if abs(x - px) > CLICK_TOLERANCE_PX or abs(y - py) > CLICK_TOLERANCE_PX:
             return  # a drag rotates the camera; only a click picks
-        self.pick_at(x, y)
+        if self.measure_action.isChecked():
+            self.measure_at(x, y)
+        else:
+            self.pick_at(x, y)
 
     def pick_at(self, x: int, y: int) -> int:
         """Pick at VTK display coordinates (origin bottom left) and select what is there."""
