@@ -10,7 +10,7 @@ from pathlib import Path
 from twin_app.core.errors import InputError
 
 EXIT_BAD_INPUT = 2
-SUBCOMMANDS = ("generate", "inspect")
+SUBCOMMANDS = ("generate", "inspect", "bench")
 
 
 def _fail(message: str) -> int:
@@ -71,6 +71,32 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from twin_app.bench import run_bench
+
+    only = {n.strip() for n in args.only.split(",") if n.strip()} if args.only else None
+    if args.ifc is not None:
+        from twin_app.bim.tessellate import check_ifc_path
+
+        try:
+            check_ifc_path(args.ifc)
+        except InputError as exc:
+            return _fail(str(exc))
+    try:
+        results = run_bench(only=only, ifc=args.ifc)
+    except ValueError as exc:
+        return _fail(str(exc))
+    except InputError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for name, fig in results.items():
+            base = f"  baseline {fig['baseline']} {fig['unit']}  ratio {fig['ratio']}x" if "baseline" in fig else ""
+            print(f"{name:>22}: {fig['value']} {fig['unit']}{base}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the console options (the subcommands have their own)."""
     parser = argparse.ArgumentParser(
@@ -103,6 +129,13 @@ def _subparser(name: str) -> argparse.ArgumentParser:
                        help="storeys above ground for every tower (default: 33 to 56 drawn per tower)")
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
         return p
+    if name == "bench":
+        p = argparse.ArgumentParser(prog="twin-app bench",
+                                    description="Benchmark figures, each beside its naive baseline in the same run.")
+        p.add_argument("--json", action="store_true", help="print one JSON object keyed by figure name")
+        p.add_argument("--only", help="comma-separated figure names")
+        p.add_argument("--ifc", type=Path, help="measure on this IFC file instead of the full district")
+        return p
     p = argparse.ArgumentParser(prog="twin-app inspect",
                                 description="Load an IFC file through the app's loader and report on it.")
     p.add_argument("file", type=Path)
@@ -116,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         args = _subparser(argv[0]).parse_args(argv[1:])
-        return {"generate": _generate, "inspect": _inspect}[argv[0]](args)
+        return {"generate": _generate, "inspect": _inspect, "bench": _bench}[argv[0]](args)
     args = build_parser().parse_args(argv)
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))

@@ -151,3 +151,24 @@ def test_inspect_bad_file_exits_2_with_one_line(tmp_path: Path) -> None:
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "junk.ifc" in lines[0] and "not an IFC" in lines[0]
     assert "Traceback" not in run.stderr
+
+
+def test_a_crashing_worker_gives_a_message_not_a_crash(small_district, tmp_path: Path) -> None:
+    """The IFC library dies mid-load (SIGKILL, as a segfault would): the caller gets a clear error."""
+    import multiprocessing
+    import os
+    import signal
+
+    def kill_the_worker(_fraction: float, _message: str) -> None:
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+
+    with pytest.raises(InputError) as info:
+        load_model(small_district.ifc_path, progress=kill_the_worker, folder=tmp_path)
+    assert "crashed" in info.value.what and str(small_district.ifc_path) in info.value.where
+    assert load_model(small_district.ifc_path, folder=tmp_path).model.n_elements > 0  # and the next load works
+
+
+def test_a_hanging_worker_is_stopped(small_district, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="took longer than"):
+        load_model(small_district.ifc_path, folder=tmp_path, timeout_s=0.01)

@@ -40,7 +40,9 @@ def test_hierarchy_queries() -> None:
     assert m.of_class("IfcWall").tolist() == [5]
     assert m.element_bounds(4).tolist() == [0, 0, 0, 1, 1, 1]
     assert m.element_bounds(3).tolist() == [0, 0, 0, 6, 6, 5]
-    assert m.element_bounds(0) is not None and m.bbox().tolist() == [0, 0, 0, 6, 6, 6]
+    # only points used by triangles count: the unused corner (5, 5, 6) does not
+    assert m.element_bounds(0) is not None and m.bbox().tolist() == [0, 0, 0, 6, 6, 5]
+    assert np.isnan(m.element_boxes()[3]).all() and m.element_boxes()[5].tolist() == [5, 5, 5, 6, 6, 5]
 
 
 def test_validate_catches_inconsistent_arrays() -> None:

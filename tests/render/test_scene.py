@@ -104,3 +104,48 @@ def test_shading_is_baked_per_face() -> None:
     levels = shade_levels(np.asarray(box.points, dtype=np.float32), faces)
     assert levels.min() >= 0 and levels.max() < N_SHADES
     assert len(np.unique(levels)) >= 3  # top and two visible sides differ
+
+
+def test_recolour_every_element_in_one_call(plotter, small_model) -> None:
+    from twin_app.render.scene import KEEP_SLOT
+
+    scene = DistrictScene(plotter, small_model)
+    storey = int(small_model.of_class("IfcBuildingStorey")[4])
+    scene.show_storey(storey)
+    slots = np.full(small_model.n_elements, KEEP_SLOT, dtype=np.uint8)
+    rooms = small_model.of_class("IfcSpace")
+    slots[rooms] = 4  # alarm
+    scene.set_element_slots(slots)
+    layer = scene.layers[Category.SPACES]
+    colour = np.asarray(layer.polydata.cell_data["colour"])
+    assert (colour // N_SHADES == 4).all()
+    structure = scene.layers[Category.STRUCTURE]
+    assert ((np.asarray(structure.polydata.cell_data["colour"]) // N_SHADES) < 2).all()  # kept their base
+    # the state survives a change of view
+    scene.show_district()
+    scene.show_storey(storey)
+    assert (np.asarray(scene.layers[Category.SPACES].polydata.cell_data["colour"]) // N_SHADES == 4).all()
+
+
+def test_devices_inside_rooms_are_picked_first(plotter, small_model) -> None:
+    scene = DistrictScene(plotter, small_model)
+    fan = int(small_model.of_class("IfcFan")[0])
+    storey = int(small_model.storey[fan])
+    scene.show_storey(storey)
+    scene.camera_plan(storey)
+    plotter.screenshot(return_img=True)
+    bounds = small_model.element_bounds(fan)
+    x, y = _display_xy(plotter, (bounds[:3] + bounds[3:]) / 2)
+    assert scene.pick(x, y) == fan  # not the garage room around it
+
+
+def test_section_plane_and_measurement(plotter, small_model) -> None:
+    scene = DistrictScene(plotter, small_model)
+    scene.set_section((0.0, 0.0, 6.0))
+    assert scene.layers[Category.STRUCTURE].actor.GetMapper().GetClippingPlanes().GetNumberOfItems() == 1
+    scene.set_section(None)
+    assert scene.layers[Category.STRUCTURE].actor.GetMapper().GetClippingPlanes().GetNumberOfItems() == 0
+    assert scene.show_measurement(np.array([0.0, 0, 0]), np.array([3.0, 4, 0])) == pytest.approx(5.0)
+    assert any(name.startswith("measure-label") for name in plotter.actors)
+    scene.clear_measurement()
+    assert not any(name.startswith("measure") for name in plotter.actors)

@@ -23,7 +23,7 @@ from twin_app.bim.tessellate import ProgressFn
 from twin_app.core.errors import InputError
 from twin_app.core.model import Category, CategoryMesh, DistrictModel
 
-LOADER_VERSION = 1
+LOADER_VERSION = 2
 DEFAULT_TIMEOUT_S = 600.0
 _TABLE_COLUMNS = ("global_id", "ifc_class", "name", "long_name", "parent", "building", "storey", "category",
                   "cell_start", "cell_count")
@@ -56,6 +56,7 @@ def write_cache(model: DistrictModel, digest: str, target: Path) -> None:
     """Write `model` atomically to `target` (temporary file, then rename)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {c: getattr(model, c) for c in _TABLE_COLUMNS}
+    arrays["element_boxes"] = model.element_boxes()
     for cat, mesh in model.meshes.items():
         arrays[f"mesh_{cat.name}_points"] = mesh.points
         arrays[f"mesh_{cat.name}_triangles"] = mesh.triangles
@@ -89,6 +90,7 @@ def read_cache(target: Path, digest: str) -> DistrictModel:
             if header.get("loader_version") != LOADER_VERSION or header.get("sha256") != digest:
                 raise ValueError("cache entry belongs to another file or loader version")
             table = {c: data[c] for c in _TABLE_COLUMNS}
+            boxes = data["element_boxes"]
             meshes = {}
             for name in header["categories"]:
                 cat = Category[name]
@@ -99,6 +101,9 @@ def read_cache(target: Path, digest: str) -> DistrictModel:
     except Exception as exc:  # zip CRC errors, truncated members, missing keys
         raise ValueError(f"cache entry unreadable ({type(exc).__name__}: {exc})") from None
     model = DistrictModel(**table, meshes=meshes, meta=header["meta"])
+    if boxes.shape != (model.n_elements, 6):
+        raise ValueError("cache entry has element boxes of the wrong shape")
+    model._boxes = boxes
     model.validate()
     return model
 

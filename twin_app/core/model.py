@@ -121,6 +121,7 @@ class DistrictModel:
     meta: dict = field(default_factory=dict)
     _index_by_guid: dict[str, int] | None = field(default=None, repr=False)
     _children: list[np.ndarray] | None = field(default=None, repr=False)
+    _boxes: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_elements(self) -> int:
@@ -173,27 +174,41 @@ class DistrictModel:
                 return mask
             mask = grown
 
+    def element_boxes(self) -> np.ndarray:
+        """(n, 6) bounding box of each element's own triangles; NaN rows for elements without geometry.
+
+        Computed once, vectorised: an element's triangles are contiguous in its category mesh.
+        """
+        if self._boxes is None:
+            boxes = np.full((self.n_elements, 6), np.nan)
+            for mesh in self.meshes.values():
+                if not mesh.n_cells:
+                    continue
+                corners = mesh.points[mesh.triangles]  # (m, 3, 3)
+                lo, hi = corners.min(axis=1), corners.max(axis=1)
+                starts = np.flatnonzero(np.r_[True, mesh.cell_element[1:] != mesh.cell_element[:-1]])
+                owners = mesh.cell_element[starts]
+                boxes[owners, :3] = np.minimum.reduceat(lo, starts, axis=0)
+                boxes[owners, 3:] = np.maximum.reduceat(hi, starts, axis=0)
+            self._boxes = boxes
+        return self._boxes
+
     def element_bounds(self, index: int) -> np.ndarray | None:
         """[xmin, ymin, zmin, xmax, ymax, zmax] of an element and its descendants, None without geometry."""
-        mask = self.descendants_mask(index)
-        lows, highs = [], []
-        for mesh in self.meshes.values():
-            cells = mask[mesh.cell_element]
-            if cells.any():
-                pts = mesh.points[np.unique(mesh.triangles[cells])]
-                lows.append(pts.min(axis=0))
-                highs.append(pts.max(axis=0))
-        if not lows:
+        boxes = self.element_boxes()
+        own = boxes[self.descendants_mask(index)]
+        own = own[~np.isnan(own[:, 0])]
+        if not len(own):
             return None
-        return np.concatenate([np.min(lows, axis=0), np.max(highs, axis=0)]).astype(float)
+        return np.concatenate([own[:, :3].min(axis=0), own[:, 3:].max(axis=0)])
 
     def bbox(self) -> np.ndarray | None:
         """Bounding box of all meshes, None when there is no geometry."""
-        pts = [m.points for m in self.meshes.values() if len(m.points)]
-        if not pts:
+        boxes = self.element_boxes()
+        boxes = boxes[~np.isnan(boxes[:, 0])]
+        if not len(boxes):
             return None
-        allp = np.concatenate(pts)
-        return np.concatenate([allp.min(axis=0), allp.max(axis=0)]).astype(float)
+        return np.concatenate([boxes[:, :3].min(axis=0), boxes[:, 3:].max(axis=0)])
 
     def label(self, index: int) -> str:
         """A short human label: name, long name or class."""

@@ -22,6 +22,16 @@ from twin_app.core.model import Category, CategoryMesh, DistrictModel
 SLOT_BASE = 0
 SLOT_BASE_ALT = 1
 N_SLOTS = 8
+KEEP_SLOT = 255  # in `set_element_slots`: the element keeps its base colour
+# state slots 2..7, shared by every category: colour-blind-safe hues (Okabe-Ito) that also differ in lightness
+STATE_SLOT_RGB: dict[int, tuple[float, float, float]] = {
+    2: (0.00, 0.62, 0.45),  # normal: bluish green
+    3: (0.90, 0.62, 0.00),  # warning: orange
+    4: (0.84, 0.15, 0.00),  # alarm: vermilion
+    5: (0.35, 0.35, 0.38),  # offline: dark grey
+    6: (0.80, 0.47, 0.65),  # stale: reddish purple
+    7: (0.94, 0.94, 0.94),  # dimmed (filtered out)
+}
 N_SHADES = 8
 SUN_DIRECTION = np.array([0.45, -0.65, 0.62])
 ROOM_OPACITY_OPEN = 0.35  # rooms of a storey cut open: the equipment inside shows through
@@ -44,6 +54,7 @@ class _Layer:
     """One category: its full mesh, the visible subset and the actor drawing it."""
 
     mesh: CategoryMesh
+    base_slots: np.ndarray  # the category's own colour slot per cell (base or alternate)
     slots: np.ndarray  # lookup-table slot per cell of the full mesh
     shades: np.ndarray  # baked light level per cell of the full mesh
     centroid_z: np.ndarray
@@ -56,11 +67,11 @@ class _Layer:
 
 def shade_levels(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Quantised diffuse light level (0 .. N_SHADES-1) of each triangle under a fixed sun."""
-    p = points[triangles].astype(np.float64)
-    normal = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
-    length = np.linalg.norm(normal, axis=1)
+    a = points[triangles[:, 0]]
+    normal = np.cross(points[triangles[:, 1]] - a, points[triangles[:, 2]] - a)  # float32 is plenty here
+    length = np.sqrt(np.einsum("ij,ij->i", normal, normal))
     length[length == 0] = 1.0
-    sun = SUN_DIRECTION / np.linalg.norm(SUN_DIRECTION)
+    sun = (SUN_DIRECTION / np.linalg.norm(SUN_DIRECTION)).astype(normal.dtype)
     # two-sided: a face lit from behind is as bright as from the front (shells of any orientation)
     lambert = np.abs(normal @ sun) / length
     return np.minimum((lambert * N_SHADES).astype(np.int64), N_SHADES - 1).astype(np.uint8)
@@ -79,6 +90,8 @@ def _lookup_table(category: Category) -> vtk.vtkLookupTable:
     lut.SetTableRange(0, n - 1)
     colours = np.tile(np.array(style["base"]), (N_SLOTS, 1))
     colours[SLOT_BASE_ALT] = style["alt"]
+    for slot, rgb in STATE_SLOT_RGB.items():
+        colours[slot] = rgb
     for slot in range(N_SLOTS):
         for level in range(N_SHADES):
             rgb = np.clip(colours[slot] * shade_factor(level), 0.0, 1.0)
@@ -181,6 +194,8 @@ class DistrictScene:
             reset_camera=False, pickable=True, lighting=False, opacity=CATEGORY_STYLE[cat]["opacity"],
         )
         mapper = actor.GetMapper()
+        # draw (and pick) exactly this dataset: the cell locator is only used for the mapper's own input
+        mapper.SetInputData(polydata)
         self._luts[cat] = _lookup_table(cat)
         mapper.SetLookupTable(self._luts[cat])
         mapper.SetScalarModeToUseCellFieldData()
@@ -195,7 +210,7 @@ class DistrictScene:
         if cat in (Category.EQUIPMENT, Category.SENSORS):
             self._device_picker.AddPickList(actor)
             self._device_picker.AddLocator(locator)
-        self.layers[cat] = _Layer(mesh, slots, shades, centroid_z, visible, polydata, actor, locator)
+        self.layers[cat] = _Layer(mesh, slots.copy(), slots, shades, centroid_z, visible, polydata, actor, locator)
 
     def _add_sensor_glyphs(self) -> None:
         """Sensors are small: a screen-sized point at each sensor's centre keeps them visible from afar."""
@@ -244,6 +259,19 @@ class DistrictScene:
         layer.actor.SetVisibility(bool(layer.shown and len(cells)))
         if cat == Category.SENSORS:
             self._update_glyphs(cells)
+
+    def set_element_slots(self, element_slots: np.ndarray) -> None:
+        """Recolour every element at once: one lookup-table slot per element (`KEEP_SLOT`: base colour).
+
+        Vectorised: a gather per category and one array write, no loop over elements.
+        """
+        for layer in self.layers.values():
+            wanted = element_slots[layer.mesh.cell_element]
+            layer.slots = np.where(wanted == KEEP_SLOT, layer.base_slots, wanted).astype(np.uint8)
+            colour = layer.polydata.cell_data["colour"]
+            np.multiply(layer.slots[layer.visible], N_SHADES, out=colour, casting="unsafe")
+            colour += layer.shades[layer.visible]
+            layer.polydata.GetCellData().GetArray("colour").Modified()
 
     # -- views ------------------------------------------------------------------------------------
     def show_district(self) -> None:

@@ -37,6 +37,8 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     status = {"code": 0}
 
     def fail(message: str) -> None:
+        if window.model is not None and args.screenshot is None:
+            return  # a later File > Open failed: the window reports it and keeps its model
         status["code"] = EXIT_BAD_INPUT
         print(f"twin-app: error: {message}", file=sys.stderr)
         if args.screenshot is not None:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
+    QFileDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.devices: DeviceIndex | None = None
         self.properties: PropertyReader | None = None
         self._measure_points: list[np.ndarray] = []
+        self.error_dialog: QMessageBox | None = None
         self.selected = -1
         self._render_pending = False
         self._press_pos: tuple[int, int] | None = None
@@ -124,6 +126,17 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.model_label)
 
     def _build_actions(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open IFC…", self)
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self._open_dialog)
+        file_menu.addAction(open_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        self.open_action = open_action
         view = self.menuBar().addMenu("&View")
         overview = QAction("District &overview", self)
         overview.setShortcut(QKeySequence("Home"))
@@ -198,9 +211,21 @@ class MainWindow(QMainWindow):
         self.progress_bar.setValue(int(1000 * max(0.0, min(1.0, fraction))))
         self.progress_label.setText(message)
 
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an IFC model", "", "IFC files (*.ifc);;All files (*)")
+        if path:
+            self.start_loading(Path(path), {})
+
     def _on_failed(self, message: str) -> None:
         self.progress_bar.hide()
         self.progress_label.setText("Load failed")
+        if self.model is not None:
+            # the model on screen stays: tell the operator, keep working
+            box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open the model",
+                              f"{message}\n\nThe model on screen is kept.", QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("load-error-dialog")
+            box.open()
+            self.error_dialog = box
         self.load_failed.emit(message)
 
     def _on_loaded(self, result: LoadResult, devices: DeviceIndex | None, registry_problem: str) -> None:

@@ -1,0 +1,36 @@
+"""``twin-app bench --json``: the contract's figure names, each with its baseline measured in the same run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_bench_json_on_the_small_district(small_district) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "twin_app", "bench", "--json", "--ifc", str(small_district.ifc_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(run.stdout)
+    assert set(figures) == {"load_cold_s", "load_warm_s", "tessellate_s", "frame_ms", "recolour_ms", "pick_ms",
+                            "scene_peak_rss_mb"}
+    for name, figure in figures.items():
+        assert figure["value"] > 0 and figure["unit"], name
+        if name != "scene_peak_rss_mb":
+            assert figure["baseline"] > 0 and figure["ratio"] > 0, name
+    assert figures["load_warm_s"]["baseline"] == figures["load_cold_s"]["value"]
+    assert figures["frame_ms"]["size"] == "1920x1080"
+
+
+def test_bench_only_and_unknown_names(small_district) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "twin_app", "bench", "--json", "--only", "pick_ms,recolour_ms", "--ifc",
+         str(small_district.ifc_path)], capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert set(json.loads(run.stdout)) == {"pick_ms", "recolour_ms"}
+    bad = subprocess.run([sys.executable, "-m", "twin_app", "bench", "--only", "warp_speed"], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown figures: warp_speed" in bad.stderr
