@@ -172,3 +172,60 @@ def test_a_crashing_worker_gives_a_message_not_a_crash(small_district, tmp_path:
 def test_a_hanging_worker_is_stopped(small_district, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="took longer than"):
         load_model(small_district.ifc_path, folder=tmp_path, timeout_s=0.01)
+
+
+def _file_with_a_broken_solid(path: Path) -> Path:
+    """A valid file with two walls: one good, one whose extrusion has zero height."""
+    import ifcopenshell
+    import ifcopenshell.api.aggregate
+    import ifcopenshell.api.context
+    import ifcopenshell.api.geometry
+    import ifcopenshell.api.root
+    import ifcopenshell.api.spatial
+    import ifcopenshell.api.unit
+
+    f = ifcopenshell.file(schema="IFC4")
+    project = ifcopenshell.api.root.create_entity(f, ifc_class="IfcProject", name="p")
+    ifcopenshell.api.unit.assign_unit(f)
+    model = ifcopenshell.api.context.add_context(f, context_type="Model")
+    body = ifcopenshell.api.context.add_context(f, context_type="Model", context_identifier="Body",
+                                                target_view="MODEL_VIEW", parent=model)
+    site = ifcopenshell.api.root.create_entity(f, ifc_class="IfcSite", name="site")
+    ifcopenshell.api.aggregate.assign_object(f, products=[site], relating_object=project)
+    good = ifcopenshell.api.root.create_entity(f, ifc_class="IfcWall", name="good")
+    rep = ifcopenshell.api.geometry.add_wall_representation(f, context=body, length=5, height=3, thickness=0.2)
+    ifcopenshell.api.geometry.assign_representation(f, product=good, representation=rep)
+    bad = ifcopenshell.api.root.create_entity(f, ifc_class="IfcWall", name="bad")
+    profile = f.createIfcRectangleProfileDef("AREA", None, None, 1.0, 1.0)
+    solid = f.createIfcExtrudedAreaSolid(profile, None, f.createIfcDirection((0.0, 0.0, 1.0)), 0.0)
+    bad.Representation = f.createIfcProductDefinitionShape(
+        None, None, [f.createIfcShapeRepresentation(body, "Body", "SweptSolid", [solid])])
+    ifcopenshell.api.spatial.assign_container(f, products=[good, bad], relating_structure=site)
+    for wall in (good, bad):
+        wall.ObjectPlacement = f.createIfcLocalPlacement(
+            None, f.createIfcAxis2Placement3D(f.createIfcCartesianPoint((0.0, 0.0, 0.0)), None, None))
+    f.write(str(path))
+    return path
+
+
+def test_an_element_whose_geometry_fails_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    path = _file_with_a_broken_solid(tmp_path / "walls.ifc")
+    model = load_model(path, folder=tmp_path).model
+    assert model.meta["elements_with_geometry"] == 1  # the good wall still loads
+    assert len(model.meta["skipped"]) == 1
+    skipped = model.meta["skipped"][0]
+    assert skipped["ifc_class"] == "IfcWall"
+    assert "extrusion" in skipped["reason"].lower() and "IfcExtrudedAreaSolid" in skipped["reason"]
+    good = model.index_of(next(g for g, n in zip(model.global_id, model.name, strict=True) if n == "good"))
+    assert model.cell_count[good] > 0
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_inspect_json_on_every_sample(name: str) -> None:
+    run = _inspect(str(DATA / name), "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    schema, unit, scale, min_geometry = SAMPLES[name]
+    assert (report["schema"], report["length_unit"]) == (schema, unit)
+    assert report["scale_to_metre"] == pytest.approx(scale)
+    assert report["elements_with_geometry"] >= min_geometry and report["skipped"] == []

@@ -328,21 +328,54 @@ def _merge(cat: Category, items: list[tuple[int, str, np.ndarray]],
     )
 
 
+def _log_reasons(log: str) -> dict[int, str]:
+    """Entity id -> the library's error message about it (errors win over warnings)."""
+    reasons: dict[int, tuple[int, str]] = {}
+    for line in (log or "").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        level = {"error": 2, "warning": 1}.get(entry.get("level", ""), 0)
+        if not level:
+            continue
+        subject = str(entry.get("instance") or entry.get("product") or "")
+        text = f"{entry.get('code', '')} {entry.get('message', '')} {subject[:160]}".strip()
+        for ref in _ENTITY_REF.findall(subject):
+            known = reasons.get(int(ref))
+            if known is None or level > known[0]:
+                reasons[int(ref)] = (level, text)
+    return {k: v for k, (_, v) in reasons.items()}
+
+
+def _representation_ids(element: ifcopenshell.entity_instance) -> list[int]:
+    """Ids of an element's representations and their items, mapped sources included."""
+    ids = [element.id()]
+    shape = getattr(element, "Representation", None)
+    for rep in (shape.Representations if shape is not None else ()) or ():
+        ids.append(rep.id())
+        for item in rep.Items or ():
+            ids.append(item.id())
+            if item.is_a("IfcMappedItem"):
+                source = item.MappingSource.MappedRepresentation
+                ids.append(source.id())
+                ids.extend(i.id() for i in source.Items or ())
+    return ids
+
+
 def _skipped(elements: list[ifcopenshell.entity_instance], index_of: dict[int, int],
              include: list[ifcopenshell.entity_instance], yielded: set[int], log: str) -> list[dict[str, str]]:
     """Elements with a representation that produced no geometry, with the library's reason when it gave one."""
-    reasons: dict[int, str] = {}
-    for line in (log or "").splitlines():
-        message = line.strip()
-        if not message:
-            continue
-        for ref in _ENTITY_REF.findall(message):
-            reasons.setdefault(int(ref), message[:300])
+    reasons = _log_reasons(log)
     skipped = []
     for e in include:
-        idx = index_of[e.id()]
-        if idx in yielded:
+        if index_of[e.id()] in yielded:
             continue
-        reason = reasons.get(e.id(), "no geometry could be built from its representation")
+        try:
+            candidates = _representation_ids(e)
+        except Exception:  # a broken representation chain is itself the reason
+            candidates = [e.id()]
+        reason = next((reasons[i] for i in reversed(candidates) if i in reasons),  # the innermost item first
+                      "no geometry could be built from its representation")
         skipped.append({"global_id": str(getattr(e, "GlobalId", "")), "ifc_class": e.is_a(), "reason": reason})
     return skipped

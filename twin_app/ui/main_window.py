@@ -264,6 +264,12 @@ class MainWindow(QMainWindow):
             f"{source} · {buildings} buildings · {model.n_elements:,} elements · "
             f"{result.seconds:.1f} s ({how})"
         )
+        skipped = model.meta.get("skipped") or []
+        if skipped:
+            first = skipped[0]
+            self.statusBar().showMessage(
+                f"{len(skipped)} element(s) without geometry (first: {first['ifc_class']} {first['global_id']}: "
+                f"{first['reason'][:80]}); twin-app inspect --json lists them all", 15000)
         self.request_render()
 
     # -- selection --------------------------------------------------------------------------------
