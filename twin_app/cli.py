@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from twin_app.core.errors import InputError
+from twin_app.telemetry.simulator import SCENARIOS
 
 EXIT_BAD_INPUT = 2
 SUBCOMMANDS = ("generate", "inspect", "bench")
@@ -109,6 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "the IFC file")
     parser.add_argument("--screenshot", type=Path, metavar="PNG",
                         help="start, wait until the model is drawn, save the main window as PNG and exit")
+    parser.add_argument("--broker", metavar="URL",
+                        help="MQTT broker, mqtt://[user:password@]host[:port][?root=mumianling/v1] or mqtts://...; "
+                             "default: an embedded broker fed by the telemetry simulator")
+    parser.add_argument("--scenario", default="none", choices=SCENARIOS,
+                        help="incident the embedded simulator injects (default none)")
+    parser.add_argument("--rate", type=float, default=0.2,
+                        help="reports per device per second of the embedded simulator (default 0.2)")
+    parser.add_argument("--no-telemetry", action="store_true", help="the model alone, no MQTT")
+    parser.add_argument("--screenshot-delay", type=int, default=1, metavar="S",
+                        help="seconds of telemetry before --screenshot saves (default 1)")
     parser.add_argument("--select", metavar="NAME_OR_GLOBALID",
                         help="select an element (name such as T05-20F-A03, or GlobalId) once the model is drawn")
     parser.add_argument("--size", default="1920x1080", help="window size WIDTHxHEIGHT (default 1920x1080)")
@@ -164,6 +175,15 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(str(exc))
     if args.registry is not None and not args.registry.is_file():
         return _fail(f"{args.registry}: device registry not found")
+    if args.broker is not None:
+        from twin_app.telemetry.mqtt import parse_broker_url
+
+        try:
+            parse_broker_url(args.broker)
+        except InputError as exc:
+            return _fail(str(exc))
+    if not 0.0 < args.rate <= 10.0:
+        return _fail(f"--rate {args.rate}: must be between 0 and 10 reports per device per second")
     from twin_app.ui.app import run_console
 
     return run_console(args, (width, height))

@@ -15,6 +15,7 @@ import pyvista as pv
 import vtk
 
 from twin_app.core.model import Category, CategoryMesh, DistrictModel
+from twin_app.core.state import DeviceState
 
 # Lookup-table slots shared by every category mesh. Shading is baked into the table: the
 # scalar of a cell is slot * N_SHADES + shade level of its face, and actors draw unlit,
@@ -43,6 +44,13 @@ CATEGORY_STYLE: dict[Category, dict] = {
     Category.SENSORS: {"base": (0.10, 0.75, 0.55), "alt": (0.95, 0.30, 0.30), "opacity": 1.0},
     Category.OTHER: {"base": (0.75, 0.72, 0.65), "alt": (0.60, 0.60, 0.60), "opacity": 1.0},
 }
+# device state -> slot: hosts (rooms, equipment, sensors) and the facade of a storey (its rolled-up state)
+HOST_SLOT = np.array([KEEP_SLOT, 2, 6, 5, 3, 4], dtype=np.uint8)
+FACADE_SLOT = np.array([KEEP_SLOT, KEEP_SLOT, 6, 5, 3, 4], dtype=np.uint8)
+# marker shape per state, so that a state never depends on hue alone
+MARKER_STATES = (DeviceState.STALE, DeviceState.OFFLINE, DeviceState.WARNING, DeviceState.ALARM)
+MARKER_SHAPE = {DeviceState.STALE: "sphere", DeviceState.OFFLINE: "cross", DeviceState.WARNING: "cone",
+                DeviceState.ALARM: "cube"}
 HIGHLIGHT_RGB = (1.0, 0.85, 0.0)
 BACKGROUND_TOP = (0.16, 0.20, 0.27)
 BACKGROUND_BOTTOM = (0.05, 0.06, 0.09)
@@ -129,6 +137,10 @@ class DistrictScene:
         self._glyph_points: pv.PolyData | None = None
         self._sensor_centres: np.ndarray | None = None
         self._sensor_elements: np.ndarray | None = None
+        self._markers: dict[DeviceState, vtk.vtkActor] = {}
+        self.element_state: np.ndarray | None = None
+        self.rolled_state: np.ndarray | None = None
+        self._is_structure = model.category == Category.STRUCTURE
         self._ground: vtk.vtkActor | None = None
         self._picker = vtk.vtkCellPicker()
         self._picker.SetTolerance(0.0005)
@@ -273,6 +285,77 @@ class DistrictScene:
             colour += layer.shades[layer.visible]
             layer.polydata.GetCellData().GetArray("colour").Modified()
 
+    def show_states(self, element_state: np.ndarray, rolled_state: np.ndarray,
+                    dim: np.ndarray | None = None) -> None:
+        """Colour by live state: hosts by their own state, facades by their storey's rolled-up state.
+
+        Parameters
+        ----------
+        element_state
+            Worst device state of each element's own devices (`DeviceState` values).
+        rolled_state
+            The same pushed up to storeys and buildings.
+        dim
+            Optional mask of elements filtered out (drawn dimmed).
+        """
+        self.element_state = element_state
+        self.rolled_state = rolled_state
+        model = self.model
+        slots = HOST_SLOT[element_state]
+        facade = self._is_structure & (model.storey >= 0)
+        slots[facade] = FACADE_SLOT[rolled_state[model.storey[facade]]]
+        if dim is not None:
+            slots[dim & ~facade] = 7
+        self.set_element_slots(slots)
+        self._update_markers()
+
+    def _marker_source(self, shape: str, size: float) -> pv.PolyData:
+        if shape == "cube":
+            return pv.Cube(x_length=size, y_length=size, z_length=size)
+        if shape == "cone":
+            return pv.Cone(direction=(0, 0, -1), height=size, radius=size * 0.6, resolution=3)
+        if shape == "sphere":
+            return pv.Sphere(radius=size / 2, theta_resolution=10, phi_resolution=10)
+        bar = pv.Cube(x_length=size * 1.2, y_length=size * 0.25, z_length=size * 0.25)
+        return bar.rotate_z(45, inplace=False).merge(bar.rotate_z(-45, inplace=False))
+
+    def _update_markers(self) -> None:
+        """Shape markers above troubled elements: towers in the district view, rooms and devices in a storey."""
+        for actor in self._markers.values():
+            self.plotter.remove_actor(actor, render=False)
+        self._markers = {}
+        if self.rolled_state is None:
+            return
+        model = self.model
+        boxes = model.element_boxes()
+        if self.focus_storey >= 0:
+            candidates = np.flatnonzero((model.storey == self.focus_storey) & (model.category != Category.STRUCTURE))
+            states = self.element_state[candidates]
+            size, lift = 1.2, 1.0
+        else:
+            candidates = model.of_class("IfcBuilding")
+            states = self.rolled_state[candidates]
+            size, lift = 9.0, 14.0
+        for state in MARKER_STATES:
+            chosen = candidates[states == state]
+            if not len(chosen):
+                continue
+            if self.focus_storey < 0:
+                tops = np.array([model.element_bounds(int(b)) for b in chosen])
+            else:
+                tops = boxes[chosen]
+                tops = tops[~np.isnan(tops[:, 0])]
+            if not len(tops):
+                continue
+            centres = np.column_stack([(tops[:, 0] + tops[:, 3]) / 2, (tops[:, 1] + tops[:, 4]) / 2,
+                                       tops[:, 5] + lift])
+            glyphs = pv.PolyData(centres).glyph(geom=self._marker_source(MARKER_SHAPE[state], size), orient=False,
+                                                scale=False)
+            self._markers[state] = self.plotter.add_mesh(
+                glyphs, color=STATE_SLOT_RGB[int(HOST_SLOT[state])], pickable=False, lighting=False,
+                name=f"marker-{state.name.lower()}", reset_camera=False, show_edges=False)
+            self._apply_section(self._markers[state])
+
     # -- views ------------------------------------------------------------------------------------
     def show_district(self) -> None:
         """District massing: structure and other elements; rooms and equipment stay inside."""
@@ -289,6 +372,7 @@ class DistrictScene:
                 self._show_cells(cat, np.arange(layer.mesh.n_cells))
         if self._ground is not None:
             self._ground.SetVisibility(True)
+        self._update_markers()
 
     def show_storey(self, storey: int) -> None:
         """Cut a storey open: hide its building's structure from this storey up, show its rooms and equipment."""
@@ -310,6 +394,7 @@ class DistrictScene:
             self._show_cells(cat, cells)
         if self._ground is not None:
             self._ground.SetVisibility(bool(floor_z >= -0.5))
+        self._update_markers()
 
     def isolate(self, index: int) -> None:
         """Show only an element and everything below it (a tower, a storey); -1 shows the district again."""
@@ -478,13 +563,15 @@ class DistrictScene:
         grow = np.maximum(0.06, 0.3 - half)
         pts = centre + (pts - centre) * ((half + grow) / half)
         part = pv.PolyData.from_regular_faces(pts, inverse.reshape(-1, 3))
+        # a faint fill and a bold outline: the element's own (state) colour stays readable through it
         self._highlight = self.plotter.add_mesh(
-            part, color=HIGHLIGHT_RGB, pickable=False, name="highlight", reset_camera=False, lighting=False,
+            part, color=HIGHLIGHT_RGB, opacity=0.3, pickable=False, name="highlight", reset_camera=False,
+            lighting=False,
         )
         edges = part.extract_feature_edges(boundary_edges=True, feature_edges=True, manifold_edges=False,
                                            non_manifold_edges=False, feature_angle=30)
         self._highlight_edges = self.plotter.add_mesh(
-            edges, color="black", line_width=3, pickable=False, name="highlight-edges", reset_camera=False,
+            edges, color=HIGHLIGHT_RGB, line_width=5, pickable=False, name="highlight-edges", reset_camera=False,
             lighting=False,
         )
         self._apply_section(self._highlight)

@@ -50,6 +50,8 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
         box.open()
 
     window.load_failed.connect(fail)
+    if not args.no_telemetry:
+        window.telemetry_args = {"broker": args.broker, "scenario": args.scenario, "rate": args.rate}
     if args.select:
         def select() -> None:
             if not window.select_by_text(args.select):
@@ -66,7 +68,10 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
             print(f"screenshot saved to {args.screenshot}")
             app.exit(0)
 
-        window.model_ready.connect(lambda: QTimer.singleShot(300, save))
+        if window.telemetry_args is None:
+            window.model_ready.connect(lambda: QTimer.singleShot(300, save))
+        else:  # the contract: wait for the model and the first telemetry
+            window.telemetry_drawn.connect(lambda: QTimer.singleShot(args.screenshot_delay * 1000, save))
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("the model was not drawn within 10 minutes"))
     window.show()
     window.start_loading(args.ifc, {"towers": args.towers, "seed": args.seed, "storeys": args.storeys},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,11 @@ from pyvistaqt import QtInteractor
 from twin_app.bim.loader import LoadResult
 from twin_app.bim.properties import PropertyReader
 from twin_app.core.devices import DeviceIndex
+from twin_app.core.errors import InputError
 from twin_app.core.model import Category, DistrictModel
+from twin_app.core.state import DeviceState
 from twin_app.render.scene import DistrictScene
+from twin_app.ui.live import LegendDock, LiveTelemetry
 from twin_app.ui.loading import ModelLoader, start_loader
 from twin_app.ui.property_panel import PropertyPanel
 from twin_app.ui.tree_model import ElementTreeModel
@@ -52,6 +56,7 @@ class MainWindow(QMainWindow):
     model_ready = Signal()
     load_failed = Signal(str)
     selection_changed = Signal(int)
+    telemetry_drawn = Signal()
 
     def __init__(self, size: tuple[int, int] = (1920, 1080)) -> None:
         super().__init__()
@@ -64,6 +69,10 @@ class MainWindow(QMainWindow):
         self.properties: PropertyReader | None = None
         self._measure_points: list[np.ndarray] = []
         self.error_dialog: QMessageBox | None = None
+        self.live = None
+        self.telemetry_args: dict | None = None  # {"broker": url or None, "scenario": str, "rate": float}
+        self._telemetry_drawn = False
+        self._last_panel_refresh = 0.0
         self.selected = -1
         self._render_pending = False
         self._press_pos: tuple[int, int] | None = None
@@ -85,6 +94,9 @@ class MainWindow(QMainWindow):
         self._build_tree_dock()
         self.property_panel = PropertyPanel(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.property_panel)
+        self.legend = LegendDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.legend)
+        self.legend.filters_changed.connect(self._refilter)
         self._build_status_bar()
         self._build_actions()
         self._build_inspect_toolbar()
@@ -123,6 +135,8 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.progress_label)
         bar.addWidget(self.progress_bar)
         bar.addWidget(self.selection_label, 1)
+        self.live_label = QLabel("Telemetry: off")
+        bar.addPermanentWidget(self.live_label)
         bar.addPermanentWidget(self.model_label)
 
     def _build_actions(self) -> None:
@@ -157,6 +171,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.tree_dock.toggleViewAction())
         view.addAction(self.property_panel.toggleViewAction())
+        view.addAction(self.legend.toggleViewAction())
         self.overview_action = overview
 
     def _action(self, text: str, key: str, slot, checkable: bool = False, tip: str = "") -> QAction:
@@ -239,6 +254,82 @@ class MainWindow(QMainWindow):
         self.progress_bar.hide()
         self.progress_label.setText("")
         self.model_ready.emit()
+        if devices is not None and self.telemetry_args is not None:
+            self.start_live(**self.telemetry_args)
+
+    # -- live telemetry ---------------------------------------------------------------------------
+    def start_live(self, broker: str | None, scenario: str = "none", rate: float = 0.2) -> None:
+        """Connect the telemetry (the embedded broker and simulator when `broker` is None)."""
+        if self.devices is None:
+            return
+        self.stop_live()
+        self.live_label.setText("Telemetry: starting…")
+        try:
+            self.live = LiveTelemetry(self, self.devices, broker, scenario=scenario, rate=rate)
+        except (InputError, RuntimeError, OSError, ValueError) as exc:
+            self.live = None
+            self.live_label.setText("Telemetry: off")
+            QMessageBox.warning(self, "Telemetry", f"Cannot start the telemetry: {exc}")
+            return
+        self.live.step_applied.connect(self._on_step)
+        self.legend.set_kinds(list(self.live.engine.store.kind_names))
+        self.live.start()
+        if self.selected >= 0:
+            self.select_element(self.selected)  # start the live values of what is already selected
+        if self.live.scenario_text and scenario != "none":
+            self.statusBar().showMessage(f"Simulator scenario: {self.live.scenario_text}", 20000)
+
+    def stop_live(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def _filtered_states(self, result) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        store = self.live.engine.store
+        device_state = result.device_state
+        kind = self.legend.selected_kind()
+        if kind is not None:
+            code = list(store.kind_names).index(kind)
+            device_state = np.where(store.kind_codes == code, device_state, 0).astype(np.uint8)
+            element_state = store.element_states(device_state)
+            rolled = store.rollup(element_state)
+        else:
+            element_state, rolled = result.element_state, result.rolled_state
+        shown = self.legend.shown_states()
+        dim = None if shown.all() else ~shown[element_state]
+        return device_state, element_state, rolled, dim
+
+    def _on_step(self, result) -> None:
+        if self.scene is None or self.live is None:
+            return
+        device_state, element_state, rolled, dim = self._filtered_states(result)
+        self.scene.show_states(element_state, rolled, dim)
+        counts = np.bincount(device_state, minlength=6)
+        self.legend.set_counts(counts)
+        engine = self.live.engine
+        age = engine.data_age_s()
+        age_text = "no data yet" if age is None else f"data age {age:.1f} s"
+        self.live_label.setText(
+            f"MQTT {engine.url_display} {self.live.connection.split(':')[0]} · "
+            f"{engine.readings_per_s():,.0f} readings/s · {age_text} · "
+            f"■ {int(counts[DeviceState.ALARM])} alarm ▲ {int(counts[DeviceState.WARNING])} warning "
+            f"✕ {int(counts[DeviceState.OFFLINE])} offline ◌ {int(counts[DeviceState.STALE])} stale")
+        now = time.monotonic()
+        if self.selected >= 0 and now - self._last_panel_refresh > 1.0:
+            self._last_panel_refresh = now
+            self.property_panel.show_live(self.live.engine.store, device_state)
+            rows = self.property_panel.watched_rows
+            times, values = self.live.engine.store.history()
+            self.legend.draw_sparkline(times, values, [str(r) for r in rows])
+        self.request_render()
+        if not self._telemetry_drawn and self.live.engine.store.readings > 0:
+            self._telemetry_drawn = True
+            self.render_now()
+            self.telemetry_drawn.emit()
+
+    def _refilter(self) -> None:
+        if self.live is not None and self.live.last_result is not None:
+            self._on_step(self.live.last_result)
 
     def set_model(self, result: LoadResult) -> None:
         """Show a loaded model: scene, tree and status."""
@@ -294,6 +385,14 @@ class MainWindow(QMainWindow):
         self._sync_tree(index)
         self._show_selection_status(index)
         self.property_panel.show_element(model, index, self.properties, self.devices)
+        if self.live is not None:
+            rows = self.devices.rows_of(index) if index >= 0 else np.zeros(0, dtype=np.int64)
+            self.live.engine.store.watch(rows[:6])
+            self.property_panel.watched_rows = rows[:6]
+            self._last_panel_refresh = 0.0
+            names = [str(self.devices.devices["device_id"].iat[r]) for r in rows[:6]]
+            self.legend.sparkline_title.setText(("Live: " + ", ".join(names)) if names else
+                                                "Select an element with devices for its live values")
         self.selection_changed.emit(index)
         self.request_render()
 
@@ -540,6 +639,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: object) -> None:  # noqa: N802
         self._render_timer.stop()
+        self.stop_live()
         if self._loader_thread is not None and self._loader_thread.isRunning():
             self._loader_thread.quit()
             self._loader_thread.wait(2000)

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import math
+import time
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QTreeWidget, QTreeWidgetItem, QWidget
 
 from twin_app.bim.properties import PropertyReader
 from twin_app.core.devices import DeviceIndex
 from twin_app.core.model import DistrictModel
+from twin_app.core.state import STATE_LABELS, DeviceState, StateStore
 
 MAX_DEVICE_ROWS = 500
+
+
+def _live_text(value: float, unit: str, state: int, age_s: float | None) -> str:
+    if not np.isfinite(value):
+        return f"no reading yet · {STATE_LABELS[DeviceState(state)]}"
+    age = "" if age_s is None else f" · {age_s:.0f} s ago"
+    return f"{value:.4g} {unit} · {STATE_LABELS[DeviceState(state)]}{age}"
 
 
 def _fmt(value: object) -> str:
@@ -38,6 +48,8 @@ class PropertyPanel(QDockWidget):
         self.setWidget(self.tree)
         self.setMinimumWidth(380)
         self.sections: dict[str, QTreeWidgetItem] = {}
+        self.watched_rows = np.zeros(0, dtype=np.int64)
+        self._device_items: dict[int, tuple[QTreeWidgetItem, str]] = {}
 
     def _section(self, title: str, rows: dict[str, object], expanded: bool = True) -> QTreeWidgetItem:
         item = QTreeWidgetItem(self.tree, [title, ""])
@@ -66,6 +78,7 @@ class PropertyPanel(QDockWidget):
         """Fill the panel for element `index` (-1 clears it)."""
         self.tree.clear()
         self.sections = {}
+        self._device_items = {}
         if index < 0:
             return
         building, storey = int(model.building[index]), int(model.storey[index])
@@ -93,12 +106,33 @@ class PropertyPanel(QDockWidget):
             rows = devices.devices_of(index)
             title = f"Devices ({len(rows)})"
             section = self._section(title, {}, expanded=len(rows) <= 40)
-            for row in rows.head(MAX_DEVICE_ROWS).itertuples(index=False):
+            registry_rows = devices.rows_of(index)[:MAX_DEVICE_ROWS]
+            for registry_row, row in zip(registry_rows, rows.head(MAX_DEVICE_ROWS).itertuples(index=False),
+                                         strict=True):
                 limits = [f"{label} {_fmt(v)}" for label, v in (("≤", row.alarm_low), ("<", row.warn_low),
                                                                  (">", row.warn_high), ("≥", row.alarm_high))
                           if not (isinstance(v, float) and math.isnan(v))]
                 text = f"{row.kind} [{row.unit or '-'}]" + (f"  alarm/warn {' '.join(limits)}" if limits else "")
                 child = QTreeWidgetItem(section, [str(row.device_id), text])
                 child.setData(0, Qt.ItemDataRole.UserRole, str(row.device_id))
+                self._device_items[int(registry_row)] = (child, text)
             if len(rows) > MAX_DEVICE_ROWS:
                 QTreeWidgetItem(section, [f"… {len(rows) - MAX_DEVICE_ROWS} more", ""])
+
+    def show_live(self, store: StateStore, device_state: np.ndarray) -> None:
+        """Put each listed device's live value and state beside it."""
+        now = time.time()
+        units = store.index.devices["unit"]
+        for row, (item, limits_text) in self._device_items.items():
+            ts = store.ts[row]
+            live = _live_text(store.value[row], str(units.iat[row]), int(device_state[row]),
+                              now - ts if ts > 0 else None)
+            item.setText(1, live)
+            item.setToolTip(1, f"{live}\n{limits_text}")
+
+    def live_text(self, device_id: str) -> str | None:
+        """The value column shown for a device (for tests)."""
+        for item, _ in self._device_items.values():
+            if item.text(0) == device_id:
+                return item.text(1)
+        return None

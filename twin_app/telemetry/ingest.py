@@ -1,0 +1,153 @@
+"""From MQTT messages to batches for the state store.
+
+`Ingest.handle` runs on the network thread: it only decodes, maps device ids to registry rows and queues.
+The GUI (or the headless engine) drains the queue and applies everything at once. Malformed or unknown
+input is counted per kind, logged once per kind with its topic, and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin_app.core.devices import DeviceIndex
+from twin_app.telemetry.payloads import PayloadError, decode_batch, decode_event, decode_point, decode_status
+
+DEFAULT_ROOT = "mumianling/v1"
+log = logging.getLogger("twin_app.telemetry")
+
+
+@dataclass
+class Drained:
+    """Everything received since the last drain."""
+
+    rows: np.ndarray
+    values: np.ndarray
+    ts: np.ndarray
+    received: np.ndarray  # monotonic receive time of each reading's message
+    status: list[tuple[str, bool]] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    messages: int = 0
+
+
+class Ingest:
+    """Decodes messages under `root` and queues them for the state store.
+
+    Parameters
+    ----------
+    index
+        Device ids are mapped to registry rows through it.
+    root
+        Topic root (``mumianling/v1`` by default).
+    notify
+        Called (on the network thread) when the queue goes from empty to non-empty.
+    """
+
+    def __init__(self, index: DeviceIndex, root: str = DEFAULT_ROOT, notify: Callable[[], None] | None = None) -> None:
+        self.index = index
+        self.root = root.rstrip("/")
+        self.notify = notify
+        self._pending: deque = deque()
+        self._lock = threading.Lock()
+        self.errors: dict[str, int] = {}
+        self._logged: set[str] = set()
+        self.messages = 0
+        self.dropped_readings = 0
+
+    def _error(self, kind: str, topic: str, message: str) -> None:
+        with self._lock:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+            first = kind not in self._logged
+            self._logged.add(kind)
+        if first:
+            log.warning("dropped input (%s) on %s: %s", kind, topic, message)
+
+    def _queue(self, item: tuple) -> None:
+        was_empty = not self._pending
+        self._pending.append(item)
+        if was_empty and self.notify is not None:
+            self.notify()
+
+    def handle(self, topic: str, payload: bytes, now: float | None = None) -> None:
+        """Decode one message and queue what is good in it. Never raises."""
+        now = time.time() if now is None else now
+        received = time.monotonic()
+        self.messages += 1
+        try:
+            if not topic.startswith(self.root + "/"):
+                raise PayloadError("unknown_topic", "outside the topic root")
+            parts = topic[len(self.root) + 1:].split("/")
+            if len(parts) != 2 or not parts[1]:
+                if parts[0] in ("cmd", "alarm", "dispatch", "action"):
+                    return  # other components' topics
+                raise PayloadError("unknown_topic", "expected {root}/{kind}/{name}")
+            channel, name = parts
+            if channel == "telemetry":
+                batch = decode_batch(payload, now)
+                rows = self.index.rows_of_ids(batch.ids)
+                good = (rows >= 0) & np.isfinite(batch.values)
+                unknown = int((rows < 0).sum())
+                bad_values = int((~np.isfinite(batch.values) & (rows >= 0)).sum())
+                if unknown:
+                    self._error("unknown_device", topic, f"{unknown} unknown device id(s), e.g. "
+                                                         f"{batch.ids[int(np.flatnonzero(rows < 0)[0])][:60]!r}")
+                if bad_values:
+                    self._error("non_finite", topic, f"{bad_values} value(s) not finite")
+                self.dropped_readings += unknown + bad_values
+                if good.any():
+                    kept = rows[good]
+                    self._queue(("readings", kept, batch.values[good], np.full(len(kept), batch.ts), received))
+            elif channel == "point":
+                value, ts = decode_point(payload, now)
+                row = int(self.index.rows_of_ids([name])[0])
+                if row < 0:
+                    raise PayloadError("unknown_device", f"unknown device id {name[:60]!r}")
+                self._queue(("readings", np.array([row]), np.array([value]), np.array([ts]), received))
+            elif channel == "status":
+                self._queue(("status", name, decode_status(payload)))
+            elif channel == "event":
+                self._queue(("event", decode_event(payload, now)))
+            elif channel in ("cmd", "alarm", "dispatch", "action"):
+                return
+            else:
+                raise PayloadError("unknown_topic", f"unknown channel {channel!r}")
+        except PayloadError as exc:
+            self._error(exc.kind, topic, str(exc))
+        except Exception as exc:  # never let a message stop ingest
+            self._error("internal", topic, f"{type(exc).__name__}: {exc}")
+
+    def drain(self) -> Drained:
+        """Take everything queued so far (called from the consuming thread)."""
+        rows, values, ts, received = [], [], [], []
+        out = Drained(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0))
+        while True:
+            try:
+                item = self._pending.popleft()
+            except IndexError:
+                break
+            out.messages += 1
+            if item[0] == "readings":
+                rows.append(item[1])
+                values.append(item[2])
+                ts.append(item[3])
+                received.append(np.full(len(item[1]), item[4]))
+            elif item[0] == "status":
+                out.status.append((item[1], item[2]))
+            else:
+                out.events.append(item[1])
+        if rows:
+            out.rows = np.concatenate(rows).astype(np.int64)
+            out.values = np.concatenate(values)
+            out.ts = np.concatenate(ts)
+            out.received = np.concatenate(received)
+        return out
+
+    def error_count(self) -> int:
+        with self._lock:
+            return sum(self.errors.values())

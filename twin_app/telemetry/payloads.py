@@ -1,0 +1,126 @@
+"""Decoding and checking the MQTT payloads of ../shared/CONTRACT.md.
+
+Every decoder returns plain data or raises `PayloadError` with a short kind (for counting) and a message
+naming what is wrong; none of them ever raises anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+MAX_BATCH = 100_000
+EVENT_TYPES = ("fall_detected", "object_thrown_from_height", "garbage_exposed", "fire_lane_blocked", "intrusion",
+               "smoke_detected", "fire_detected", "crowd_gathering", "vehicle_blocking", "elevator_trapped")
+
+
+class PayloadError(ValueError):
+    """A malformed payload: `kind` names the problem class for counting."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Batch:
+    """Readings of one message: device ids, values and one time stamp."""
+
+    ids: list[str]
+    values: np.ndarray
+    ts: float
+
+
+def _json(payload: bytes) -> object:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError("too_large", f"payload of {len(payload):,} bytes exceeds {MAX_PAYLOAD_BYTES:,}")
+    try:
+        return json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("bad_json", f"not JSON ({exc.__class__.__name__}: {str(exc)[:80]})") from None
+
+
+def _timestamp(value: object, now: float) -> float:
+    if value is None:
+        return now
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise PayloadError("bad_ts", f"ts must be a positive number of unix seconds, got {str(value)[:40]!r}")
+    return float(value)
+
+
+def decode_batch(payload: bytes, now: float) -> Batch:
+    """``{"ts": s, "ids": [...], "values": [...]}``; readings with a non-finite value are dropped."""
+    data = _json(payload)
+    if not isinstance(data, dict):
+        raise PayloadError("bad_shape", "batch must be a JSON object with ts, ids and values")
+    ids, values = data.get("ids"), data.get("values")
+    if not isinstance(ids, list) or not isinstance(values, list):
+        raise PayloadError("bad_shape", "batch needs the lists ids and values")
+    if len(ids) != len(values):
+        raise PayloadError("length_mismatch", f"{len(ids)} ids but {len(values)} values")
+    if len(ids) > MAX_BATCH:
+        raise PayloadError("too_large", f"{len(ids):,} readings in one message exceeds {MAX_BATCH:,}")
+    ts = _timestamp(data.get("ts"), now)
+    if not all(isinstance(i, str) for i in ids):
+        raise PayloadError("bad_ids", "every id must be a string")
+    try:
+        arr = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        # mixed garbage: keep the numbers, drop the rest
+        arr = np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values],
+                       dtype=np.float64)
+    if arr.ndim != 1:
+        raise PayloadError("bad_values", "values must be a flat list of numbers")
+    return Batch(ids, arr, ts)
+
+
+def decode_point(payload: bytes, now: float) -> tuple[float, float]:
+    """``{"ts": s, "value": x}`` or a bare number; returns (value, ts)."""
+    data = _json(payload)
+    if isinstance(data, bool):
+        raise PayloadError("bad_values", "a point value must be a number, got a boolean")
+    if isinstance(data, (int, float)):
+        value, ts = float(data), now
+    elif isinstance(data, dict):
+        raw = data.get("value")
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise PayloadError("bad_values", f"value must be a number, got {str(raw)[:40]!r}")
+        value, ts = float(raw), _timestamp(data.get("ts"), now)
+    else:
+        raise PayloadError("bad_shape", "a point is a number or an object with value and ts")
+    if not math.isfinite(value):
+        raise PayloadError("non_finite", "value is not finite")
+    return value, ts
+
+
+def decode_status(payload: bytes) -> bool:
+    """``online`` / ``offline`` (case-insensitive, optionally JSON-quoted); True when online."""
+    text = payload.decode("utf-8", errors="replace").strip().strip('"').lower()
+    if text in ("online", "1", "true"):
+        return True
+    if text in ("offline", "0", "false"):
+        return False
+    raise PayloadError("bad_status", f"gateway status must be online or offline, got {text[:40]!r}")
+
+
+def decode_event(payload: bytes, now: float) -> dict:
+    """An event object with at least id, type and device_id or host_global_id."""
+    data = _json(payload)
+    if not isinstance(data, dict):
+        raise PayloadError("bad_shape", "an event must be a JSON object")
+    if not isinstance(data.get("id"), str) or not data["id"]:
+        raise PayloadError("bad_event", "event needs a string id")
+    if not isinstance(data.get("type"), str) or not data["type"]:
+        raise PayloadError("bad_event", "event needs a string type")
+    if not isinstance(data.get("device_id"), str) and not isinstance(data.get("host_global_id"), str):
+        raise PayloadError("bad_event", "event needs device_id or host_global_id")
+    confidence = data.get("confidence")
+    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
+                                   or not 0.0 <= float(confidence) <= 1.0):
+        raise PayloadError("bad_event", "confidence must be a number between 0 and 1")
+    data["ts"] = _timestamp(data.get("ts"), now)
+    return data
