@@ -50,6 +50,14 @@ def small_model(small_district):
     return load_model(small_district.ifc_path).model
 
 
+@pytest.fixture(scope="session")
+def small_index(small_district, small_model):
+    from twin_app.core.devices import DeviceIndex
+    from twin_app.core.registry import read_registry
+
+    return DeviceIndex(read_registry(small_district.registry_path), small_model)
+
+
 SAMPLES = {
     # file: (schema, length unit, scale to metre, minimum elements with geometry)
     "Duplex_A_20110907.ifc": ("IFC2X3", "METRE", 1.0, 200),

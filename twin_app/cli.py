@@ -11,7 +11,7 @@ from twin_app.core.errors import InputError
 from twin_app.telemetry.simulator import SCENARIOS
 
 EXIT_BAD_INPUT = 2
-SUBCOMMANDS = ("generate", "inspect", "bench")
+SUBCOMMANDS = ("generate", "inspect", "bench", "serve", "simulate")
 
 
 def _fail(message: str) -> int:
@@ -98,6 +98,98 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _district_registry(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The IFC file and registry a headless command works on (the generated district by default)."""
+    from twin_app.bim.district_cache import ensure_district
+
+    if args.ifc is None:
+        generated = ensure_district()
+        return generated.ifc_path, args.registry or generated.registry_path
+    return args.ifc, args.registry or args.ifc.with_name("devices.parquet")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import signal
+    import time
+
+    from twin_app.bim.loader import load_model
+    from twin_app.core.devices import DeviceIndex
+    from twin_app.core.registry import read_registry
+    from twin_app.telemetry.engine import TelemetryEngine
+    from twin_app.telemetry.mqtt import parse_broker_url
+
+    try:
+        url = parse_broker_url(args.broker)
+        ifc, registry = _district_registry(args)
+        model = load_model(ifc).model
+        index = DeviceIndex(read_registry(registry), model)
+    except InputError as exc:
+        return _fail(str(exc))
+    engine = TelemetryEngine(index, url)
+    engine.client.on_state = lambda state: print(f"serve: broker {url.display}: {state}", file=sys.stderr, flush=True)
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+    engine.start()
+    started = time.monotonic()
+    last_report = 0.0
+    try:
+        while not stop["now"]:
+            time.sleep(0.1)
+            result = engine.step()
+            now = time.monotonic()
+            if now - last_report >= args.report_every:
+                last_report = now
+                print(json.dumps({"t": round(now - started, 1), "broker": engine.client.state,
+                                  **engine.summary(result)}), flush=True)
+            if args.duration is not None and now - started >= args.duration:
+                break
+    finally:
+        engine.stop()
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import signal
+    import time
+
+    from twin_app.core.registry import read_registry
+    from twin_app.telemetry.mqtt import make_client, parse_broker_url
+    from twin_app.telemetry.simulator import Simulator, SimulatorRunner
+
+    try:
+        url = parse_broker_url(args.broker)
+        _ifc, registry = _district_registry(args)
+        devices = read_registry(registry)
+    except InputError as exc:
+        return _fail(str(exc))
+    sim = Simulator(devices, seed=args.seed)
+    try:
+        runner_check = SimulatorRunner(sim, None, rate=args.rate)
+    except ValueError as exc:
+        return _fail(f"--rate: {exc}")
+    client = make_client(url, f"twin-app-simulate-{int(time.time()) % 100000}")
+    try:
+        client.connect(url.host, url.port, keepalive=15)
+    except OSError as exc:
+        return _fail(f"--broker {args.broker}: cannot connect ({exc})")
+    client.loop_start()
+    runner = SimulatorRunner(sim, client, root=url.root, rate=runner_check.rate)
+    print(f"simulate: {len(devices):,} devices, {len(sim.gateway_names)} gateways, {args.rate} Hz per device, "
+          f"scenario: {sim.start_scenario(args.scenario, time.time() + args.scenario_after)}", file=sys.stderr,
+          flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    try:
+        runner.run(duration_s=args.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    print(f"simulate: published {runner.published:,} messages, {runner.readings:,} readings", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the console options (the subcommands have their own)."""
     parser = argparse.ArgumentParser(
@@ -140,6 +232,23 @@ def _subparser(name: str) -> argparse.ArgumentParser:
                        help="storeys above ground for every tower (default: 33 to 56 drawn per tower)")
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
         return p
+    if name in ("serve", "simulate"):
+        p = argparse.ArgumentParser(
+            prog=f"twin-app {name}",
+            description="The headless engine: ingest and live state, a JSON summary line every few seconds."
+            if name == "serve" else "Publish realistic telemetry and incidents for every device of the registry.")
+        p.add_argument("--broker", required=True, help="mqtt://[user:password@]host[:port][?root=...] or mqtts://")
+        p.add_argument("--ifc", type=Path, help="model (default: the generated district)")
+        p.add_argument("--registry", type=Path, help="device registry (default: devices.parquet beside the model)")
+        p.add_argument("--duration", type=float, help="stop after this many seconds")
+        if name == "serve":
+            p.add_argument("--report-every", type=float, default=5.0, help="seconds between summary lines")
+        else:
+            p.add_argument("--scenario", default="none", choices=SCENARIOS, help="incident to inject")
+            p.add_argument("--scenario-after", type=float, default=0.0, help="seconds before the incident starts")
+            p.add_argument("--rate", type=float, default=0.2, help="reports per device per second (default 0.2)")
+            p.add_argument("--seed", type=int, default=1, help="noise seed")
+        return p
     if name == "bench":
         p = argparse.ArgumentParser(prog="twin-app bench",
                                     description="Benchmark figures, each beside its naive baseline in the same run.")
@@ -160,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         args = _subparser(argv[0]).parse_args(argv[1:])
-        return {"generate": _generate, "inspect": _inspect, "bench": _bench}[argv[0]](args)
+        commands = {"generate": _generate, "inspect": _inspect, "bench": _bench, "serve": _serve,
+                    "simulate": _simulate}
+        return commands[argv[0]](args)
     args = build_parser().parse_args(argv)
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))

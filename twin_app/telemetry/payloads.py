@@ -68,14 +68,22 @@ def decode_batch(payload: bytes, now: float) -> Batch:
     if not all(isinstance(i, str) for i in ids):
         raise PayloadError("bad_ids", "every id must be a string")
     try:
+        if not all(type(v) is float or type(v) is int for v in values):  # the usual case, checked exactly
+            raise TypeError("not all numbers")
         arr = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        # mixed garbage: keep the numbers, drop the rest
-        arr = np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values],
-                       dtype=np.float64)
-    if arr.ndim != 1:
-        raise PayloadError("bad_values", "values must be a flat list of numbers")
+    except (TypeError, OverflowError):
+        # numpy would turn "12" or True into numbers: only real numbers count, the rest is dropped (NaN)
+        arr = np.array([_number(v) for v in values], dtype=np.float64)
     return Batch(ids, arr, ts)
+
+
+def _number(value: object) -> float:
+    if type(value) is float or type(value) is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return math.nan
+    return math.nan
 
 
 def decode_point(payload: bytes, now: float) -> tuple[float, float]:

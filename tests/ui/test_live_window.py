@@ -1,0 +1,93 @@
+"""Live telemetry in a real window: a real broker colours the model; the embedded default runs by itself."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+
+from tests.telemetry.conftest import Mosquitto
+from twin_app.core.state import DeviceState
+from twin_app.render.scene import N_SHADES
+from twin_app.ui.app import configure_rendering
+from twin_app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Mosquitto(tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def window(qtbot, small_district):
+    configure_rendering()
+    win = MainWindow(size=(1400, 850))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    with qtbot.waitSignal(win.model_ready, timeout=120_000):
+        win.start_loading(small_district.ifc_path, {})
+    yield win
+    win.close()
+
+
+def test_a_published_alarm_colours_its_room_and_tower(qtbot, window, broker) -> None:
+    window.start_live(broker.url)
+    live = window.live
+    qtbot.waitUntil(lambda: live.connection == "connected", timeout=10_000)
+    devices = window.devices.devices
+    row = int(np.flatnonzero(devices["device_id"].str.startswith("T02-4F-A03-smoke").to_numpy())[0])
+    device_id = str(devices["device_id"].iat[row])
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    pub.connect("127.0.0.1", broker.port)
+    pub.loop_start()
+    try:
+        with qtbot.waitSignal(window.telemetry_drawn, timeout=15_000):
+            pub.publish("mumianling/v1/telemetry/T02-4F",
+                        json.dumps({"ts": time.time(), "ids": [device_id], "values": [0.3]}))
+        room = int(window.devices.host_element[row])
+        model = window.model
+        scene = window.scene
+        assert scene.element_state[room] == DeviceState.ALARM
+        assert scene.rolled_state[model.building[room]] == DeviceState.ALARM
+        # the façade of that storey carries the alarm colour in the district view
+        structure = scene.layers[next(c for c in scene.layers if c.name == "STRUCTURE")]
+        facade = np.flatnonzero(model.storey[structure.mesh.cell_element] == model.storey[room])
+        assert (structure.slots[facade] == 4).any()
+        assert "marker-alarm" in window.plotter.actors  # a shape, not only a colour
+        assert window.legend.count_labels[DeviceState.ALARM].text() == "1"
+        assert "connected" in window.live_label.text() and "1 alarm" in window.live_label.text()
+        # the room itself, once its storey is opened, is drawn in the alarm slot
+        window.select_element(room, fly=True)
+        qtbot.waitUntil(lambda: window.property_panel.live_text(device_id) is not None
+                        and "alarm" in window.property_panel.live_text(device_id), timeout=5000)
+        spaces = scene.layers[next(c for c in scene.layers if c.name == "SPACES")]
+        cells = np.flatnonzero(spaces.mesh.cell_element[spaces.visible] == room)
+        colour = np.asarray(spaces.polydata.cell_data["colour"])[cells]
+        assert (colour // N_SHADES == 4).all()
+        # filters: only temperature devices -> the smoke alarm is filtered away
+        index = window.legend.kind_box.findData("temperature")
+        window.legend.kind_box.setCurrentIndex(index)
+        assert window.legend.count_labels[DeviceState.ALARM].text() == "0"
+    finally:
+        pub.loop_stop()
+
+
+def test_embedded_broker_and_simulator_by_default(qtbot, window) -> None:
+    window.start_live(None, scenario="garage_co", rate=1.0)
+    live = window.live
+    assert live.broker is not None and live.runner is not None
+    qtbot.waitUntil(lambda: live.engine.store.readings >= window.devices.n_devices, timeout=30_000)
+    # the CO in the garage rises 4 ppm/s: an alarm within about 15 s
+    qtbot.waitUntil(lambda: live.last_result is not None
+                    and (live.last_result.device_state == DeviceState.ALARM).any(), timeout=40_000)
+    alarms = np.flatnonzero(live.last_result.device_state == DeviceState.ALARM)
+    kinds = set(window.devices.devices["kind"].iloc[alarms])
+    assert kinds == {"co"}
+    assert "readings/s" in window.live_label.text()
