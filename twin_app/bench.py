@@ -18,7 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-FIGURES = ("load_cold_s", "load_warm_s", "tessellate_s", "frame_ms", "recolour_ms", "pick_ms", "scene_peak_rss_mb")
+SCENE_FIGURES = ("load_cold_s", "load_warm_s", "tessellate_s", "frame_ms", "recolour_ms", "pick_ms",
+                 "scene_peak_rss_mb")
+INGEST_FIGURES = ("ingest_readings_per_s", "latency_p50_ms", "latency_p99_ms", "gui_max_stall_ms",
+                  "memory_growth_mb")
+FIGURES = SCENE_FIGURES + INGEST_FIGURES
 FRAME_SIZE = (1920, 1080)
 
 
@@ -68,7 +72,8 @@ def _frames(plotter, n: int = 7) -> float:
 
 
 def run_bench(only: set[str] | None = None, ifc: Path | None = None,
-              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> dict[str, dict]:
+              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+              duration_s: float = 20.0, sweep_period_s: float = 1.0) -> dict[str, dict]:
     """Measure the figures in `only` (all when None) on the full district or on `ifc`."""
     import pyvista as pv
     import vtk
@@ -82,10 +87,17 @@ def run_bench(only: set[str] | None = None, ifc: Path | None = None,
     if unknown:
         raise ValueError(f"unknown figures: {', '.join(sorted(unknown))}; known: {', '.join(FIGURES)}")
     pv.global_theme.multi_samples = 0
+    registry = None
     if ifc is None:
         log("bench: preparing the full district")
-        ifc = ensure_district().ifc_path
+        generated = ensure_district()
+        ifc, registry = generated.ifc_path, generated.registry_path
     results: dict[str, dict] = {}
+    if wanted & set(INGEST_FIGURES):
+        results.update(run_ingest_bench(ifc, registry or ifc.with_name("devices.parquet"), wanted, duration_s,
+                                        log, sweep_period_s))
+    if not wanted & set(SCENE_FIGURES):
+        return results
     cache = Path(tempfile.mkdtemp(prefix="twin_app_bench_"))
 
     # -- ours: cold then warm, IFC to drawable scene ------------------------------------------------
@@ -211,3 +223,166 @@ def run_bench(only: set[str] | None = None, ifc: Path | None = None,
         results["scene_peak_rss_mb"] = _figure(peak, "MB", note="peak resident memory after cold and warm load, "
                                                                "scene and frames, before the baselines ran")
     return results
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 1e6
+
+
+def run_ingest_bench(ifc: Path, registry: Path, wanted: set[str], duration_s: float,
+                     log: Callable[[str], None], sweep_period_s: float = 1.0) -> dict[str, dict]:
+    """All devices once per second through a real mosquitto, into the state store, roll-up and colour arrays,
+    with a 1920x1080 scene rendering whenever a colour changes; beside it, the naive one-message-per-reading
+    consumer in the same run."""
+    import json
+    import shutil
+    import subprocess
+
+    import paho.mqtt.client as mqtt
+    import pyvista as pv
+
+    from twin_app.bim.loader import load_model
+    from twin_app.core.devices import DeviceIndex
+    from twin_app.core.registry import read_registry
+    from twin_app.core.state import classify
+    from twin_app.render.scene import DistrictScene
+    from twin_app.telemetry.engine import TelemetryEngine
+    from twin_app.telemetry.mqtt import free_port, parse_broker_url
+
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(exe).exists():
+        raise ValueError("the ingest figures need mosquitto (packaging/dev.sh setup installs it)")
+    folder = Path(tempfile.mkdtemp(prefix="twin_app_ingest_"))
+    port = free_port()
+    (folder / "mosquitto.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+                                           "max_queued_messages 100000\n")
+    broker = subprocess.Popen([exe, "-c", str(folder / "mosquitto.conf")], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url_text = f"mqtt://127.0.0.1:{port}"
+    time.sleep(0.5)
+    try:
+        model = load_model(ifc).model
+        devices = read_registry(registry)
+        index = DeviceIndex(devices, model)
+        n = len(devices)
+        plotter = pv.Plotter(off_screen=True, window_size=FRAME_SIZE)
+        scene = DistrictScene(plotter, model)
+        scene.camera_overview()
+        plotter.show(auto_close=False)
+        engine = TelemetryEngine(index, parse_broker_url(url_text))
+        engine.start()
+        deadline = time.monotonic() + 10
+        while engine.client.state != "connected" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log(f"bench: ingest of {n:,} devices every {sweep_period_s:g} s for {duration_s:.0f} s through mosquitto")
+        gen = subprocess.Popen([sys.executable, "-m", "twin_app.telemetry.loadgen", "batched", "--broker", url_text,
+                                "--registry", str(registry), "--seconds", str(duration_s), "--period",
+                                str(sweep_period_s)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        latencies: list[np.ndarray] = []
+        worst_parts: dict[str, float] = {}
+        stalls: list[float] = []
+        applied = 0
+        first_apply = last_apply = None
+        rss_start = None
+        last_render = 0.0
+        renders = 0
+        tick = 0.05
+        started = time.monotonic()
+        while time.monotonic() - started < duration_s + 3.0:
+            t0 = time.perf_counter()
+            result = engine.step()
+            parts = {"step_ms": (time.perf_counter() - t0) * 1000.0, "colour_ms": 0.0, "render_ms": 0.0}
+            if result.readings:
+                t1 = time.perf_counter()
+                changed = scene.show_states(result.element_state, result.rolled_state)
+                parts["colour_ms"] = (time.perf_counter() - t1) * 1000.0
+                now_wall = time.time()
+                latencies.append((now_wall - result.sent_ts) * 1000.0)
+                applied += result.readings
+                last_apply = time.monotonic()
+                if first_apply is None:
+                    first_apply = last_apply
+                if changed and time.monotonic() - last_render >= 1 / 30:
+                    t2 = time.perf_counter()
+                    plotter.ren_win.Render()
+                    parts["render_ms"] = (time.perf_counter() - t2) * 1000.0
+                    renders += 1
+                    last_render = time.monotonic()
+                if rss_start is None and applied >= n:
+                    rss_start = _rss_mb()
+            stalls.append((time.perf_counter() - t0) * 1000.0)
+            if stalls[-1] >= max(stalls):
+                worst_parts = {k: round(v, 1) for k, v in parts.items()}
+            rest = tick - (time.perf_counter() - t0)
+            if rest > 0:
+                time.sleep(rest)
+        sent = json.loads(gen.communicate(timeout=60)[0].strip().splitlines()[-1])["sent"]
+        engine.stop()
+        rss_end = _rss_mb()
+        plotter.close()
+        span = (last_apply - first_apply) if first_apply and last_apply and last_apply > first_apply else 1.0
+        ours_rate = applied / max(span, 1e-6)
+        lat = np.concatenate(latencies) if latencies else np.zeros(1)
+
+        log("bench: naive consumer, one message per reading")
+        count = 20_000
+        rows = {d: i for i, d in enumerate(devices["device_id"].astype(str))}
+        limits = [devices[c].to_numpy(np.float64) for c in ("alarm_low", "warn_low", "warn_high", "alarm_high")]
+        value = np.full(n, np.nan)
+        state = np.zeros(n, dtype=np.uint8)
+        received = {"n": 0, "first": None, "last": None}
+
+        def naive_handler(_client, _userdata, message) -> None:
+            data = json.loads(message.payload)
+            row = rows.get(message.topic.rsplit("/", 1)[-1])
+            if row is None:
+                return
+            value[row] = data["value"]
+            state[row] = classify(np.array([data["value"]]), *(np.array([lim[row]]) for lim in limits))[0]
+            received["n"] += 1
+            now = time.monotonic()
+            received["first"] = received["first"] or now
+            received["last"] = now
+
+        naive = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="naive-consumer")
+        naive.on_message = naive_handler
+        naive.connect("127.0.0.1", port)
+        naive.subscribe("mumianling/v1/point/+")
+        naive.loop_start()
+        time.sleep(0.5)
+        t_naive = time.monotonic()
+        subprocess.run([sys.executable, "-m", "twin_app.telemetry.loadgen", "single", "--broker", url_text,
+                        "--registry", str(registry), "--count", str(count)], capture_output=True, timeout=300)
+        while received["n"] < count and time.monotonic() - t_naive < 120:
+            time.sleep(0.1)
+        naive.loop_stop()
+        naive.disconnect()
+        naive_span = (received["last"] or 1) - (received["first"] or 0)
+        naive_rate = received["n"] / max(naive_span, 1e-6)
+    finally:
+        broker.terminate()
+        broker.wait(timeout=10)
+    out: dict[str, dict] = {}
+    if "ingest_readings_per_s" in wanted:
+        out["ingest_readings_per_s"] = _figure(ours_rate, "readings/s", naive_rate, better="higher",
+                                               sent=sent, applied=applied, devices=n, renders=renders,
+                                               offered_per_s=round(n / sweep_period_s),
+                                               note="batched gateway messages through mosquitto into state store, "
+                                                    "roll-up and colour arrays (1920x1080 scene rendered when a "
+                                                    "colour changes); baseline: one message per reading, one "
+                                                    "Python handler call each")
+    if "latency_p50_ms" in wanted:
+        out["latency_p50_ms"] = _figure(float(np.percentile(lat, 50)), "ms", note="publish to colour arrays")
+    if "latency_p99_ms" in wanted:
+        out["latency_p99_ms"] = _figure(float(np.percentile(lat, 99)), "ms", note="publish to colour arrays")
+    if "gui_max_stall_ms" in wanted:
+        out["gui_max_stall_ms"] = _figure(float(max(stalls)), "ms", median=round(float(np.median(stalls)), 2),
+                                          worst=worst_parts,
+                                          note="longest iteration of the 50 ms apply loop (drain, state, roll-up, "
+                                               "recolour, render) on the consuming thread")
+    if "memory_growth_mb" in wanted:
+        out["memory_growth_mb"] = _figure(rss_end - (rss_start or rss_end), "MB", seconds=duration_s,
+                                          note="resident memory at the end of the run minus after the first sweep")
+    return out

@@ -84,7 +84,7 @@ def _bench(args: argparse.Namespace) -> int:
         except InputError as exc:
             return _fail(str(exc))
     try:
-        results = run_bench(only=only, ifc=args.ifc)
+        results = run_bench(only=only, ifc=args.ifc, duration_s=args.duration, sweep_period_s=args.sweep_period)
     except ValueError as exc:
         return _fail(str(exc))
     except InputError as exc:
@@ -255,6 +255,10 @@ def _subparser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print one JSON object keyed by figure name")
         p.add_argument("--only", help="comma-separated figure names")
         p.add_argument("--ifc", type=Path, help="measure on this IFC file instead of the full district")
+        p.add_argument("--duration", type=float, default=20.0,
+                       help="seconds of sustained ingest for the ingest figures (default 20; 600 for a soak)")
+        p.add_argument("--sweep-period", type=float, default=1.0,
+                       help="seconds between two reports of every device in the ingest figures (default 1)")
         return p
     p = argparse.ArgumentParser(prog="twin-app inspect",
                                 description="Load an IFC file through the app's loader and report on it.")

@@ -141,6 +141,7 @@ class DistrictScene:
         self.element_state: np.ndarray | None = None
         self.rolled_state: np.ndarray | None = None
         self._is_structure = model.category == Category.STRUCTURE
+        self._last_slots: np.ndarray | None = None
         self._ground: vtk.vtkActor | None = None
         self._picker = vtk.vtkCellPicker()
         self._picker.SetTolerance(0.0005)
@@ -286,8 +287,10 @@ class DistrictScene:
             layer.polydata.GetCellData().GetArray("colour").Modified()
 
     def show_states(self, element_state: np.ndarray, rolled_state: np.ndarray,
-                    dim: np.ndarray | None = None) -> None:
+                    dim: np.ndarray | None = None) -> bool:
         """Colour by live state: hosts by their own state, facades by their storey's rolled-up state.
+
+        Returns True when a colour or marker changed (only then is a new frame needed).
 
         Parameters
         ----------
@@ -306,8 +309,12 @@ class DistrictScene:
         slots[facade] = FACADE_SLOT[rolled_state[model.storey[facade]]]
         if dim is not None:
             slots[dim & ~facade] = 7
+        if self._last_slots is not None and np.array_equal(slots, self._last_slots):
+            return False
+        self._last_slots = slots
         self.set_element_slots(slots)
         self._update_markers()
+        return True
 
     def _marker_source(self, shape: str, size: float) -> pv.PolyData:
         if shape == "cube":
@@ -335,7 +342,7 @@ class DistrictScene:
         else:
             candidates = model.of_class("IfcBuilding")
             states = self.rolled_state[candidates]
-            size, lift = 9.0, 14.0
+            size, lift = 16.0, 24.0
         for state in MARKER_STATES:
             chosen = candidates[states == state]
             if not len(chosen):

@@ -26,6 +26,7 @@ class StepResult:
     rolled_state: np.ndarray
     latency_ms: np.ndarray  # receive -> applied, per message batch
     events: list[dict] = field(default_factory=list)
+    sent_ts: np.ndarray = field(default_factory=lambda: np.zeros(0))  # distinct time stamps applied
 
 
 class TelemetryEngine:
@@ -74,7 +75,8 @@ class TelemetryEngine:
         rolled = self.store.rollup(element_state)
         self._window.append((applied, len(drained.rows)))
         self._window = [(t, n) for t, n in self._window if applied - t <= 5.0]
-        return StepResult(len(drained.rows), device_state, element_state, rolled, latency, drained.events)
+        return StepResult(len(drained.rows), device_state, element_state, rolled, latency, drained.events,
+                          np.unique(drained.ts))
 
     def readings_per_s(self) -> float:
         """Readings applied per second over the last 5 s."""

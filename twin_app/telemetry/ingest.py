@@ -59,6 +59,8 @@ class Ingest:
         self._logged: set[str] = set()
         self.messages = 0
         self.dropped_readings = 0
+        # a gateway sends the same id list every time: its rows are looked up once
+        self._rows_cache: dict[str, tuple[list[str], np.ndarray]] = {}
 
     def _error(self, kind: str, topic: str, message: str) -> None:
         with self._lock:
@@ -90,7 +92,12 @@ class Ingest:
             channel, name = parts
             if channel == "telemetry":
                 batch = decode_batch(payload, now)
-                rows = self.index.rows_of_ids(batch.ids)
+                cached = self._rows_cache.get(name)
+                if cached is not None and cached[0] == batch.ids:
+                    rows = cached[1]
+                else:
+                    rows = self.index.rows_of_ids(batch.ids)
+                    self._rows_cache[name] = (batch.ids, rows)
                 good = (rows >= 0) & np.isfinite(batch.values)
                 unknown = int((rows < 0).sum())
                 bad_values = int((~np.isfinite(batch.values) & (rows >= 0)).sum())

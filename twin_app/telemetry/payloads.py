@@ -18,6 +18,10 @@ EVENT_TYPES = ("fall_detected", "object_thrown_from_height", "garbage_exposed", 
                "smoke_detected", "fire_detected", "crowd_gathering", "vehicle_blocking", "elevator_trapped")
 
 
+_STR = {str}
+_NUMBER = {int, float}
+
+
 class PayloadError(ValueError):
     """A malformed payload: `kind` names the problem class for counting."""
 
@@ -65,10 +69,10 @@ def decode_batch(payload: bytes, now: float) -> Batch:
     if len(ids) > MAX_BATCH:
         raise PayloadError("too_large", f"{len(ids):,} readings in one message exceeds {MAX_BATCH:,}")
     ts = _timestamp(data.get("ts"), now)
-    if not all(isinstance(i, str) for i in ids):
+    if not set(map(type, ids)) <= _STR:
         raise PayloadError("bad_ids", "every id must be a string")
     try:
-        if not all(type(v) is float or type(v) is int for v in values):  # the usual case, checked exactly
+        if not set(map(type, values)) <= _NUMBER:  # exact types: numpy would turn "12" or True into numbers
             raise TypeError("not all numbers")
         arr = np.array(values, dtype=np.float64)
     except (TypeError, OverflowError):

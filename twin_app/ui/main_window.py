@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
         if self.scene is None or self.live is None:
             return
         device_state, element_state, rolled, dim = self._filtered_states(result)
-        self.scene.show_states(element_state, rolled, dim)
+        changed = self.scene.show_states(element_state, rolled, dim)
         counts = np.bincount(device_state, minlength=6)
         self.legend.set_counts(counts)
         engine = self.live.engine
@@ -321,7 +321,8 @@ class MainWindow(QMainWindow):
             rows = self.property_panel.watched_rows
             times, values = self.live.engine.store.history()
             self.legend.draw_sparkline(times, values, [str(r) for r in rows])
-        self.request_render()
+        if changed:
+            self.request_render()
         if not self._telemetry_drawn and self.live.engine.store.readings > 0:
             self._telemetry_drawn = True
             self.render_now()
