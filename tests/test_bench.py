@@ -8,8 +8,9 @@ import sys
 
 
 def test_bench_json_on_the_small_district(small_district) -> None:
+    scene = "load_cold_s,load_warm_s,tessellate_s,frame_ms,recolour_ms,pick_ms,scene_peak_rss_mb"
     run = subprocess.run(
-        [sys.executable, "-m", "twin_app", "bench", "--json", "--ifc", str(small_district.ifc_path)],
+        [sys.executable, "-m", "twin_app", "bench", "--json", "--only", scene, "--ifc", str(small_district.ifc_path)],
         capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr
@@ -34,3 +35,18 @@ def test_bench_only_and_unknown_names(small_district) -> None:
     bad = subprocess.run([sys.executable, "-m", "twin_app", "bench", "--only", "warp_speed"], capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and "unknown figures: warp_speed" in bad.stderr
+
+
+def test_bench_ingest_figures_through_mosquitto(small_district) -> None:
+    names = "ingest_readings_per_s,latency_p50_ms,latency_p99_ms,gui_max_stall_ms,memory_growth_mb"
+    run = subprocess.run(
+        [sys.executable, "-m", "twin_app", "bench", "--json", "--only", names, "--duration", "3", "--ifc",
+         str(small_district.ifc_path)], capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(run.stdout)
+    assert set(figures) == set(names.split(","))
+    ingest = figures["ingest_readings_per_s"]
+    assert ingest["applied"] == ingest["sent"] > 0  # nothing lost
+    assert ingest["baseline"] > 0 and ingest["ratio"] > 0
+    assert 0 < figures["latency_p50_ms"]["value"] <= figures["latency_p99_ms"]["value"]
