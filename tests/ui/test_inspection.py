@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from tests.conftest import DATA, SAMPLES
+from tests.ui.conftest import load_into as _load
 from twin_app.core.model import Category
-from twin_app.ui.app import configure_rendering
 from twin_app.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    configure_rendering()
-    win = MainWindow(size=(1400, 850))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-
-
-def _load(qtbot, window: MainWindow, path: Path, timeout: int = 120_000) -> None:
-    with qtbot.waitSignal(window.model_ready, timeout=timeout):
-        window.start_loading(path, {})
-    window.render_now()
 
 
 def _display_xy(window: MainWindow, world) -> tuple[float, float]:

@@ -91,3 +91,13 @@ def test_embedded_broker_and_simulator_by_default(qtbot, window) -> None:
     kinds = set(window.devices.devices["kind"].iloc[alarms])
     assert kinds == {"co"}
     assert "readings/s" in window.live_label.text()
+
+
+def test_an_unreachable_broker_is_reported_not_blocking(qtbot, window) -> None:
+    """The console keeps running with a warning while paho keeps trying to connect."""
+    window.start_live("mqtt://127.0.0.1:9")  # nothing listens on the discard port
+    assert window.live is not None
+    qtbot.waitUntil(lambda: window.live.connection.startswith("disconnected")
+                    or window.live.connection == "connecting", timeout=5000)
+    window.live.apply()
+    assert "no data yet" in window.live_label.text()

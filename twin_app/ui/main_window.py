@@ -226,6 +226,13 @@ class MainWindow(QMainWindow):
         self.progress_bar.setValue(int(1000 * max(0.0, min(1.0, fraction))))
         self.progress_label.setText(message)
 
+    def warn(self, title: str, message: str) -> QMessageBox:
+        """A non-modal warning: it never blocks the event loop (telemetry keeps flowing behind it)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.open()
+        self.error_dialog = box
+        return box
+
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open an IFC model", "", "IFC files (*.ifc);;All files (*)")
         if path:
@@ -236,11 +243,7 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("Load failed")
         if self.model is not None:
             # the model on screen stays: tell the operator, keep working
-            box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open the model",
-                              f"{message}\n\nThe model on screen is kept.", QMessageBox.StandardButton.Ok, self)
-            box.setObjectName("load-error-dialog")
-            box.open()
-            self.error_dialog = box
+            self.warn("Cannot open the model", f"{message}\n\nThe model on screen is kept.")
         self.load_failed.emit(message)
 
     def _on_loaded(self, result: LoadResult, devices: DeviceIndex | None, registry_problem: str) -> None:
@@ -250,7 +253,7 @@ class MainWindow(QMainWindow):
         if devices is not None:
             self.model_label.setText(self.model_label.text() + f" · {devices.n_devices:,} devices")
         if registry_problem:
-            QMessageBox.warning(self, "Device registry", f"{registry_problem}\nThe model is shown without devices.")
+            self.warn("Device registry", f"{registry_problem}\nThe model is shown without devices.")
         self.progress_bar.hide()
         self.progress_label.setText("")
         self.model_ready.emit()
@@ -269,7 +272,7 @@ class MainWindow(QMainWindow):
         except (InputError, RuntimeError, OSError, ValueError) as exc:
             self.live = None
             self.live_label.setText("Telemetry: off")
-            QMessageBox.warning(self, "Telemetry", f"Cannot start the telemetry: {exc}")
+            self.warn("Telemetry", f"Cannot start the telemetry: {exc}")
             return
         self.live.step_applied.connect(self._on_step)
         self.legend.set_kinds(list(self.live.engine.store.kind_names))
