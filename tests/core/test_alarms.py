@@ -1,0 +1,201 @@
+"""The alarm engine: ISA-18.2 lifecycle, deadband, on-delay, shelving, stale, chattering, flood, grouping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin_app.core.alarms import (
+    CHATTER_ACTIVATIONS,
+    ON_DELAY_S,
+    AlarmEngine,
+    AlarmState,
+    Priority,
+    priority_for,
+)
+from twin_app.core.errors import InputError
+from twin_app.core.state import MIN_STALE_S, StateStore
+
+
+@pytest.fixture
+def engine(small_index):
+    return AlarmEngine(StateStore(small_index))
+
+
+def _row(engine: AlarmEngine, kind: str, prefix: str) -> int:
+    ids = engine.device_ids
+    return int(np.flatnonzero((engine.kinds == kind) & np.char.startswith(ids.astype(str), prefix))[0])
+
+
+def _set(engine: AlarmEngine, row: int, value: float, ts: float):
+    engine.store.apply(np.array([row]), np.array([value]), ts)
+    return engine.evaluate(ts)
+
+
+def test_full_lifecycle_with_acknowledge_before_and_after_return(engine) -> None:
+    row = _row(engine, "h2s", "T01-B2-SEP-H2S")
+    t = 1000.0
+    assert _set(engine, row, 2.0, t) == []
+    _set(engine, row, 15.0, t + 1)  # above 10 ppm: pending for the on-delay
+    changed = _set(engine, row, 15.0, t + 1 + 2.5)
+    alarm = engine.alarms[f"{engine.device_ids[row]}:hi"]
+    assert alarm in changed and alarm.state == AlarmState.UNACK_ACTIVE and alarm.priority == Priority.CRITICAL
+    # 13 ppm in one second also raised a rate-of-rise alarm, which returned when the value stopped rising
+    assert engine.alarms[f"{engine.device_ids[row]}:rate_of_rise"].state == AlarmState.UNACK_RTN
+    engine.acknowledge(alarm.id, "op-li", t + 5)
+    assert alarm.state == AlarmState.ACK_ACTIVE and alarm.ack_by == "op-li"
+    _set(engine, row, 9.8, t + 6)  # inside the deadband (10 - 5 %): still active
+    assert alarm.state == AlarmState.ACK_ACTIVE
+    _set(engine, row, 9.0, t + 7)  # clear: acknowledged and returned -> normal
+    assert alarm.state == AlarmState.NORMAL and alarm.rtn_ts == t + 7
+    # again, this time it returns to normal before anyone acknowledges
+    _set(engine, row, 20.0, t + 10)
+    _set(engine, row, 20.0, t + 13)
+    assert alarm.state == AlarmState.UNACK_ACTIVE
+    _set(engine, row, 1.0, t + 14)
+    assert alarm.state == AlarmState.UNACK_RTN
+    _set(engine, row, 20.0, t + 15)
+    _set(engine, row, 20.0, t + 18)
+    assert alarm.state == AlarmState.UNACK_ACTIVE  # returned and came back: unacknowledged again
+    _set(engine, row, 1.0, t + 19)
+    engine.acknowledge(alarm.id, "op-li", t + 20)
+    assert alarm.state == AlarmState.NORMAL
+    with pytest.raises(InputError, match="cannot be acknowledged in state normal"):
+        engine.acknowledge(alarm.id, "op-li", t + 21)
+
+
+def test_on_delay_filters_short_excursions(engine) -> None:
+    row = _row(engine, "temperature", "T01-3F-A01")
+    delay = ON_DELAY_S["temperature"]
+    t = 0.0 + 5000
+    _set(engine, row, 45.0, t)
+    _set(engine, row, 45.0, t + delay - 1)
+    assert f"{engine.device_ids[row]}:hi" not in engine.alarms
+    _set(engine, row, 20.0, t + delay - 0.5)  # back before the delay ran out: no alarm
+    _set(engine, row, 45.0, t + delay + 1)
+    assert f"{engine.device_ids[row]}:hi" not in engine.alarms  # the delay starts again
+    _set(engine, row, 45.0, t + 2 * delay + 2)
+    assert engine.alarms[f"{engine.device_ids[row]}:hi"].state == AlarmState.UNACK_ACTIVE
+
+
+def test_low_limit_alarm(engine) -> None:
+    row = _row(engine, "o2", "T01-B1-GZA")
+    _set(engine, row, 17.0, 100.0)
+    _set(engine, row, 17.0, 103.0)
+    assert engine.alarms[f"{engine.device_ids[row]}:lo"].state == AlarmState.UNACK_ACTIVE
+
+
+def test_shelving_needs_a_reason_and_expires_by_itself(engine) -> None:
+    row = _row(engine, "co", "T01-B1-GZA-CO1")
+    _set(engine, row, 80.0, 100.0)
+    _set(engine, row, 80.0, 110.0)
+    alarm = engine.alarms[f"{engine.device_ids[row]}:hi"]
+    with pytest.raises(InputError, match="reason"):
+        engine.shelve(alarm.id, "op", "  ", 200.0, 111.0)
+    with pytest.raises(InputError, match="8 hours"):
+        engine.shelve(alarm.id, "op", "sensor being replaced", 111.0 + 9 * 3600, 111.0)
+    engine.shelve(alarm.id, "op", "sensor being replaced", 200.0, 111.0)
+    assert alarm.state == AlarmState.SHELVED and alarm.shelve_reason == "sensor being replaced"
+    _set(engine, row, 90.0, 150.0)
+    assert alarm.state == AlarmState.SHELVED  # stays shelved while the condition goes on
+    changed = _set(engine, row, 90.0, 201.0)
+    assert alarm in changed and alarm.state == AlarmState.UNACK_ACTIVE  # expired, still active
+    engine.shelve(alarm.id, "op", "again", 300.0, 202.0)
+    _set(engine, row, 5.0, 250.0)
+    engine.evaluate(301.0)
+    assert alarm.state == AlarmState.NORMAL  # expired after the condition cleared
+
+
+def test_suppressed_and_out_of_service(engine) -> None:
+    row = _row(engine, "smoke", "T02-4F-A02")
+    _set(engine, row, 0.5, 10.0)
+    _set(engine, row, 0.5, 13.0)
+    alarm = engine.alarms[f"{engine.device_ids[row]}:hi"]
+    assert alarm.priority == Priority.CRITICAL  # smoke in a flat
+    engine.suppress(alarm.id, True, 14.0)
+    assert alarm.state == AlarmState.SUPPRESSED
+    engine.suppress(alarm.id, False, 15.0)
+    assert alarm.state == AlarmState.UNACK_ACTIVE
+    engine.out_of_service(alarm.id, True, 16.0)
+    _set(engine, row, 0.0, 17.0)
+    assert alarm.state == AlarmState.OUT_OF_SERVICE
+    with pytest.raises(InputError, match="out of service"):
+        engine.shelve(alarm.id, "op", "x", 100.0, 18.0)
+    engine.out_of_service(alarm.id, False, 19.0)
+    assert alarm.state == AlarmState.NORMAL
+
+
+def test_stale_alarm_for_silent_gas_detectors(engine) -> None:
+    row = _row(engine, "h2s", "T01-B2-SEW-H2S")
+    _set(engine, row, 1.0, 100.0)
+    engine.evaluate(100.0 + MIN_STALE_S + 1)
+    alarm = engine.alarms[f"{engine.device_ids[row]}:stale"]
+    assert alarm.state == AlarmState.UNACK_ACTIVE
+    _set(engine, row, 1.0, 100.0 + MIN_STALE_S + 2)
+    assert alarm.state == AlarmState.UNACK_RTN
+
+
+def test_rate_of_rise(engine) -> None:
+    row = _row(engine, "co", "T01-B1-GZB-CO1")
+    _set(engine, row, 5.0, 100.0)
+    _set(engine, row, 25.0, 110.0)  # 2 ppm/s, far above 10 ppm/min, still under the limit
+    alarm = engine.alarms[f"{engine.device_ids[row]}:rate_of_rise"]
+    assert alarm.state == AlarmState.UNACK_ACTIVE and f"{engine.device_ids[row]}:hi" not in engine.alarms
+
+
+def test_chattering_is_detected_and_counted(engine) -> None:
+    row = _row(engine, "smoke", "T02-5F-A01")
+    t = 100.0
+    for _ in range(CHATTER_ACTIVATIONS):
+        _set(engine, row, 0.5, t)
+        _set(engine, row, 0.5, t + 2.1)
+        _set(engine, row, 0.0, t + 3)
+        t += 10
+    alarm = engine.alarms[f"{engine.device_ids[row]}:hi"]
+    assert alarm.chattering and engine.chatter_count == 1
+
+
+def test_flood_rate_and_first_out_grouping(engine) -> None:
+    d = engine.store.index.devices
+    rows = np.flatnonzero((d["kind"] == "smoke").to_numpy() & d["device_id"].str.startswith("T01-3F").to_numpy())
+    assert len(rows) >= 3
+    engine.store.apply(rows, np.full(len(rows), 0.5), 100.0)
+    engine.evaluate(100.0)
+    engine.evaluate(103.0)
+    raised = [engine.alarms[f"{engine.device_ids[r]}:hi"] for r in rows]
+    groups = {a.group for a in raised}
+    assert len(groups) == 1  # all under the first-out
+    assert engine.flood(103.0) in ("busy", "flood")
+    more = np.flatnonzero((d["kind"] == "smoke").to_numpy())[:12]
+    engine.store.apply(more, np.full(len(more), 0.5), 104.0)
+    engine.evaluate(107.0)
+    assert engine.rate_per_10min(107.0) >= 10 and engine.flood(107.0) == "flood"
+    assert engine.flood(107.0 + 601) == "normal"
+
+
+def test_events_become_alarms_until_closed(engine, small_index) -> None:
+    model = small_index.model
+    room = int(model.of_class("IfcSpace")[5])
+    event = {"id": "ev-1", "type": "object_thrown_from_height", "device_id": "cam-3", "confidence": 0.93}
+    alarm = engine.raise_event(event, room, str(model.global_id[room]), 50.0)
+    assert alarm.state == AlarmState.UNACK_ACTIVE and alarm.priority == Priority.CRITICAL
+    engine.acknowledge(alarm.id, "op", 51.0)
+    engine.close_event(alarm.id, 60.0)
+    assert alarm.state == AlarmState.NORMAL
+    assert alarm.to_json()["event_source"] == "cam-3"
+
+
+def test_priorities_by_kind_and_place() -> None:
+    assert priority_for("h2s", "T01-B2-SEP-H2S-h2s-1") == Priority.CRITICAL
+    assert priority_for("h2s", "T01-1F-LOB-h2s-1") == Priority.HIGH
+    assert priority_for("co", "T01-B1-GZA-co-1") == Priority.HIGH
+    assert priority_for("smoke", "T01-3F-A04-smoke-1") == Priority.CRITICAL
+    assert priority_for("smoke", "T01-3F-COR-smoke-1") == Priority.HIGH
+    assert priority_for("noise", "T01-3F-A04-noise-1") == Priority.LOW
+
+
+def test_unknown_alarm_and_missing_operator(engine) -> None:
+    with pytest.raises(InputError, match="no such alarm"):
+        engine.acknowledge("NOPE:hi", "op", 1.0)
+    with pytest.raises(InputError, match="operator"):
+        engine.acknowledge("NOPE:hi", "", 1.0)
