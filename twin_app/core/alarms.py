@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 import numpy as np
 
@@ -24,7 +24,7 @@ FIRST_OUT_WINDOW_S = 60.0
 MAX_SHELVE_S = 8 * 3600.0
 
 
-class AlarmState(str, Enum):
+class AlarmState(StrEnum):
     """ISA-18.2 alarm states (the values are the contract's names)."""
 
     UNACK_ACTIVE = "unack_active"
@@ -286,9 +286,9 @@ class AlarmEngine:
             if other is alarm or other.state not in (AlarmState.UNACK_ACTIVE, AlarmState.ACK_ACTIVE):
                 continue
             other_storey = int(model.storey[other.host_element]) if other.host_element >= 0 else -2
-            if other_storey == storey and now - other.raised_ts <= FIRST_OUT_WINDOW_S:
-                if first is None or other.raised_ts < first.raised_ts:
-                    first = other
+            recent = other_storey == storey and now - other.raised_ts <= FIRST_OUT_WINDOW_S
+            if recent and (first is None or other.raised_ts < first.raised_ts):
+                first = other
         return (first.group or first.id) if first is not None else alarm.id
 
     def _get(self, alarm_id: str) -> Alarm:
