@@ -1,0 +1,75 @@
+"""The audit log: every operator action with who, when, and the state before and after.
+
+SQLite in WAL mode with synchronous=FULL: once `record` returns, the entry survives a crash or a power loss.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    operator TEXT NOT NULL,
+    console TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    outcome TEXT NOT NULL
+)
+"""
+
+
+class AuditLog:
+    """Append-only, durable record of operator actions."""
+
+    def __init__(self, path: str | Path, console: str = "console") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.console = console
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(SCHEMA)
+
+    def record(self, operator: str, action: str, target: str, before: object = None, after: object = None,
+               outcome: str = "ok", ts: float | None = None) -> int:
+        """Write one entry and commit it before returning; returns its sequence number."""
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO audit (ts, operator, console, action, target, before, after, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time() if ts is None else ts, operator or "?", self.console, action, target,
+                 None if before is None else json.dumps(before, default=str),
+                 None if after is None else json.dumps(after, default=str), outcome),
+            )
+            return int(cursor.lastrowid)
+
+    def entries(self, target: str | None = None) -> list[dict]:
+        """Entries in order, optionally for one target."""
+        query = "SELECT seq, ts, operator, console, action, target, before, after, outcome FROM audit"
+        args: tuple = ()
+        if target is not None:
+            query += " WHERE target = ?"
+            args = (target,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY seq", args).fetchall()
+        keys = ("seq", "ts", "operator", "console", "action", "target", "before", "after", "outcome")
+        out = []
+        for row in rows:
+            entry = dict(zip(keys, row, strict=True))
+            for key in ("before", "after"):
+                entry[key] = json.loads(entry[key]) if entry[key] else None
+            out.append(entry)
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
