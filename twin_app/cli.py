@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import sys
 from pathlib import Path
 
@@ -125,8 +127,14 @@ def _serve(args: argparse.Namespace) -> int:
         index = DeviceIndex(read_registry(registry), model)
     except InputError as exc:
         return _fail(str(exc))
-    engine = TelemetryEngine(index, url)
+    from twin_app.bim.loader import cache_dir
+    from twin_app.core.audit import AuditLog
+    from twin_app.telemetry.alarm_service import AlarmService
+
+    engine = TelemetryEngine(index, url, channels=("action",))
     engine.client.on_state = lambda state: print(f"serve: broker {url.display}: {state}", file=sys.stderr, flush=True)
+    audit = AuditLog(args.audit or cache_dir() / "audit.sqlite", console="serve")
+    service = AlarmService(engine, audit)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
@@ -137,11 +145,17 @@ def _serve(args: argparse.Namespace) -> int:
         while not stop["now"]:
             time.sleep(0.1)
             result = engine.step()
+            service.step(result)
             now = time.monotonic()
             if now - last_report >= args.report_every:
                 last_report = now
+                standing = service.alarms.standing()
                 print(json.dumps({"t": round(now - started, 1), "broker": engine.client.state,
-                                  **engine.summary(result)}), flush=True)
+                                  **engine.summary(result), "alarms": service.alarms.counts(),
+                                  "standing": [a.id for a in standing[:20]],
+                                  "flood": service.alarms.flood(time.time()),
+                                  "open_orders": [o.id for o in service.dispatcher.open_orders(time.time())],
+                                  "kpis": service.kpis(time.time())}), flush=True)
             if args.duration is not None and now - started >= args.duration:
                 break
     finally:
@@ -210,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate", type=float, default=0.2,
                         help="reports per device per second of the embedded simulator (default 0.2)")
     parser.add_argument("--no-telemetry", action="store_true", help="the model alone, no MQTT")
+    parser.add_argument("--engine", choices=("local", "remote"), default=None,
+                        help="run the alarm engine in this console (local; the default without --broker) or show "
+                             "the alarms of a twin-app serve (remote; the default with --broker)")
+    parser.add_argument("--operator", default=os.environ.get("TWIN_APP_OPERATOR") or os.environ.get("USER") or
+                        "operator", help="the operator's identity on every action (default $TWIN_APP_OPERATOR)")
+    parser.add_argument("--console", default=socket.gethostname(), help="this console's name in the audit log")
     parser.add_argument("--screenshot-delay", type=int, default=1, metavar="S",
                         help="seconds of telemetry before --screenshot saves (default 1)")
     parser.add_argument("--select", metavar="NAME_OR_GLOBALID",
@@ -243,6 +263,7 @@ def _subparser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--duration", type=float, help="stop after this many seconds")
         if name == "serve":
             p.add_argument("--report-every", type=float, default=5.0, help="seconds between summary lines")
+            p.add_argument("--audit", type=Path, help="audit log (SQLite; default: audit.sqlite in the cache)")
         else:
             p.add_argument("--scenario", default="none", choices=SCENARIOS, help="incident to inject")
             p.add_argument("--scenario-after", type=float, default=0.0, help="seconds before the incident starts")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ def window(qtbot):
     qtbot.waitExposed(win)
     yield win
     win.close()
+    gc.collect()  # on this (the GUI) thread: nothing of this window is left for a worker thread to free
 
 
 def load_into(qtbot, window: MainWindow, path: Path | None, timeout: int = 120_000, **district) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 
@@ -35,6 +36,7 @@ def window(qtbot, small_district):
         win.start_loading(small_district.ifc_path, {})
     yield win
     win.close()
+    gc.collect()
 
 
 def test_a_published_alarm_colours_its_room_and_tower(qtbot, window, broker) -> None:

@@ -65,7 +65,9 @@ ON_DELAY_S = {"temperature": 30.0, "humidity": 60.0, "water_pressure": 20.0, "wa
               "co2": 30.0, "noise": 60.0, "pm25": 60.0, "pm10": 60.0, "elevator": 10.0}
 DEFAULT_ON_DELAY_S = 2.0
 DEADBAND_FRACTION = 0.05  # of the alarm limit
-RATE_OF_RISE = {"co": 10.0 / 60.0, "ch4": 5.0 / 60.0, "h2s": 5.0 / 60.0, "temperature": 8.0 / 60.0}  # units per s
+RATE_OF_RISE = {"co": 10.0 / 60.0, "ch4": 5.0 / 60.0, "h2s": 5.0 / 60.0}  # units per s
+RATE_WINDOW_S = 30.0  # the rise is measured against a reference at least this old (noise averages out)
+RATE_MIN_RISE = 0.2  # ... and must amount to this fraction of the alarm limit
 STALE_ALARM_KINDS = ("co", "ch4", "h2s", "smoke", "gas_leak", "water_level")
 
 
@@ -190,19 +192,24 @@ class AlarmEngine:
         for row in np.flatnonzero(~stale & self.stale_active):
             changed.append(self._condition(int(row), "stale", False, now))
         self.stale_active = stale
-        # rate of rise between two reports
-        fresh_report = store.ts > self._prev_ts
-        dt = np.where(fresh_report & (self._prev_ts > 0), store.ts - self._prev_ts, np.nan)
+        # rate of rise against a reference reading at least RATE_WINDOW_S old
+        watched = np.isfinite(self.rate_limit) & reported
+        first = watched & (self._prev_ts == 0)
+        self._prev_value[first] = value[first]
+        self._prev_ts[first] = store.ts[first]
+        span = store.ts - self._prev_ts
+        window = watched & ~first & (span >= RATE_WINDOW_S)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rising = fresh_report & ((value - self._prev_value) / dt > self.rate_limit)
-        calm = fresh_report & ~rising
+            rise = value - self._prev_value
+            rising = window & (rise / span > self.rate_limit) & (rise > RATE_MIN_RISE * np.abs(self.alarm_high))
+        calm = window & ~rising
         for row in np.flatnonzero(rising & ~self.rate_active):
             changed.append(self._condition(int(row), "rate_of_rise", True, now))
         for row in np.flatnonzero(calm & self.rate_active):
             changed.append(self._condition(int(row), "rate_of_rise", False, now))
         self.rate_active = (self.rate_active & ~calm) | rising
-        self._prev_value[fresh_report] = value[fresh_report]
-        self._prev_ts[fresh_report] = store.ts[fresh_report]
+        self._prev_value[window] = value[window]
+        self._prev_ts[window] = store.ts[window]
         changed.extend(self._expire_shelving(now))
         return [a for a in changed if a is not None]
 

@@ -27,6 +27,9 @@ class StepResult:
     latency_ms: np.ndarray  # receive -> applied, per message batch
     events: list[dict] = field(default_factory=list)
     sent_ts: np.ndarray = field(default_factory=lambda: np.zeros(0))  # distinct time stamps applied
+    alarms: list = field(default_factory=list)  # (alarm id, payload or None) from alarm/
+    orders: list = field(default_factory=list)  # (order id, payload or None) from dispatch/
+    actions: list = field(default_factory=list)  # (verb, body) from action/
 
 
 class TelemetryEngine:
@@ -40,12 +43,12 @@ class TelemetryEngine:
         The broker; None for an engine fed by `Ingest.handle` directly (tests, replay).
     """
 
-    def __init__(self, index: DeviceIndex, url: BrokerUrl | None, notify=None) -> None:
+    def __init__(self, index: DeviceIndex, url: BrokerUrl | None, notify=None, channels: tuple[str, ...] = ()) -> None:
         self.index = index
         self.store = StateStore(index)
         root = url.root if url is not None else "mumianling/v1"
         self.ingest = Ingest(index, root=root, notify=notify)
-        self.client = TelemetryClient(url, self.ingest) if url is not None else None
+        self.client = TelemetryClient(url, self.ingest, channels=channels) if url is not None else None
         self.started = time.monotonic()
         self._window: list[tuple[float, int]] = []
 
@@ -76,7 +79,7 @@ class TelemetryEngine:
         self._window.append((applied, len(drained.rows)))
         self._window = [(t, n) for t, n in self._window if applied - t <= 5.0]
         return StepResult(len(drained.rows), device_state, element_state, rolled, latency, drained.events,
-                          np.unique(drained.ts))
+                          np.unique(drained.ts), drained.alarms, drained.orders, drained.actions)
 
     def readings_per_s(self) -> float:
         """Readings applied per second over the last 5 s."""

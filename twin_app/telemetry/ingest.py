@@ -7,6 +7,7 @@ input is counted per kind, logged once per kind with its topic, and dropped.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -33,6 +34,9 @@ class Drained:
     received: np.ndarray  # monotonic receive time of each reading's message
     status: list[tuple[str, bool]] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
+    alarms: list[tuple[str, dict | None]] = field(default_factory=list)  # retained alarm/ (None: removed)
+    orders: list[tuple[str, dict | None]] = field(default_factory=list)  # retained dispatch/
+    actions: list[tuple[str, dict]] = field(default_factory=list)  # operator actions (verb, body)
     messages: int = 0
 
 
@@ -86,10 +90,26 @@ class Ingest:
                 raise PayloadError("unknown_topic", "outside the topic root")
             parts = topic[len(self.root) + 1:].split("/")
             if len(parts) != 2 or not parts[1]:
-                if parts[0] in ("cmd", "alarm", "dispatch", "action"):
+                if parts[0] in ("cmd", "action_result"):
                     return  # other components' topics
                 raise PayloadError("unknown_topic", "expected {root}/{kind}/{name}")
             channel, name = parts
+            if channel in ("alarm", "dispatch"):
+                body = None
+                if payload:
+                    body = json.loads(payload)
+                    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+                        raise PayloadError("bad_shape", f"{channel} payload must be an object with an id")
+                self._queue((channel, name, body))
+                return
+            if channel == "action":
+                body = json.loads(payload) if payload else None
+                if not isinstance(body, dict):
+                    raise PayloadError("bad_action", "an action must be a JSON object")
+                if not isinstance(body.get("operator"), str) or not body["operator"].strip():
+                    raise PayloadError("bad_action", "an action needs the operator's identity")
+                self._queue(("action", name, body))
+                return
             if channel == "telemetry":
                 batch = decode_batch(payload, now)
                 cached = self._rows_cache.get(name)
@@ -120,12 +140,14 @@ class Ingest:
                 self._queue(("status", name, decode_status(payload)))
             elif channel == "event":
                 self._queue(("event", decode_event(payload, now)))
-            elif channel in ("cmd", "alarm", "dispatch", "action"):
+            elif channel in ("cmd", "action_result"):
                 return
             else:
                 raise PayloadError("unknown_topic", f"unknown channel {channel!r}")
         except PayloadError as exc:
             self._error(exc.kind, topic, str(exc))
+        except ValueError as exc:  # JSON of the alarm, dispatch and action channels
+            self._error("bad_json", topic, f"not JSON ({str(exc)[:80]})")
         except Exception as exc:  # never let a message stop ingest
             self._error("internal", topic, f"{type(exc).__name__}: {exc}")
 
@@ -146,8 +168,14 @@ class Ingest:
                 received.append(np.full(len(item[1]), item[4]))
             elif item[0] == "status":
                 out.status.append((item[1], item[2]))
-            else:
+            elif item[0] == "event":
                 out.events.append(item[1])
+            elif item[0] == "alarm":
+                out.alarms.append((item[1], item[2]))
+            elif item[0] == "dispatch":
+                out.orders.append((item[1], item[2]))
+            else:
+                out.actions.append((item[1], item[2]))
         if rows:
             out.rows = np.concatenate(rows).astype(np.int64)
             out.values = np.concatenate(values)

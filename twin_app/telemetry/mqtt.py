@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -90,8 +91,9 @@ class TelemetryClient:
     """
 
     def __init__(self, url: BrokerUrl, ingest: Ingest, on_state: Callable[[str], None] | None = None,
-                 client_id: str | None = None) -> None:
+                 client_id: str | None = None, channels: tuple[str, ...] = ()) -> None:
         self.url = url
+        self.channels = channels  # beyond telemetry: "alarm", "dispatch" (consoles), "action" (the engine)
         self.ingest = ingest
         self.on_state = on_state or (lambda state: None)
         self.state = "connecting"
@@ -110,8 +112,9 @@ class TelemetryClient:
             self._set_state(f"disconnected: {reason_code}")
             return
         root = self.url.root
-        client.subscribe([(f"{root}/telemetry/+", 0), (f"{root}/point/+", 0), (f"{root}/status/+", 1),
-                          (f"{root}/event/+", 1)])
+        topics = [(f"{root}/telemetry/+", 0), (f"{root}/point/+", 0), (f"{root}/status/+", 1), (f"{root}/event/+", 1)]
+        topics += [(f"{root}/{channel}/+", 1) for channel in self.channels]
+        client.subscribe(topics)
         self.connects += 1
         self._set_state("connected")
 
@@ -126,6 +129,11 @@ class TelemetryClient:
         self._set_state("connecting")
         self.client.connect_async(self.url.host, self.url.port, keepalive=15)
         self.client.loop_start()
+
+    def publish(self, topic: str, payload: dict | None, qos: int = 1, retain: bool = False) -> None:
+        """Publish JSON (None: an empty payload, which clears a retained topic)."""
+        body = b"" if payload is None else json.dumps(payload, default=str).encode()
+        self.client.publish(topic, body, qos=qos, retain=retain)
 
     def stop(self) -> None:
         self.client.disconnect()

@@ -72,6 +72,9 @@ class Simulator:
         self.noise = np.where(self.discrete, 0.0, np.maximum(np.abs(base) * 0.005, 0.005))
         self.in_garage = self.devices["device_id"].str.contains("-GZ", regex=False).to_numpy() & (kind == "co")
         self.incidents: list[Incident] = []
+        self.overrides: dict[int, float] = {}  # actuator states set by commands
+        self.override_ts: dict[int, float] = {}
+        self._row_of = {d: i for i, d in enumerate(self.devices["device_id"].astype(str))}
         self.offline_gateways: set[str] = set()
         codes, names = pd.factorize(self.devices["gateway"].astype(str))
         self.gateway_names = list(names)
@@ -102,7 +105,34 @@ class Simulator:
             since = now - incident.start
             if since >= 0:
                 v[incident.rows] = incident.shape(since, v[incident.rows])
+        if self.overrides:
+            rows = np.fromiter(self.overrides.keys(), dtype=np.int64)
+            v[rows] = np.fromiter(self.overrides.values(), dtype=np.float64)
+            # running exhaust fans clear their room: the incident fades out over about 30 s
+            for incident in self.incidents:
+                since = self._ventilated_since(incident)
+                if incident.rows.size and since is not None:
+                    fade = max(0.0, 1.0 - (now - since) / 30.0)
+                    base = self.base[incident.rows]
+                    v[incident.rows] = base + (v[incident.rows] - base) * fade
         return v
+
+    def _ventilated_since(self, incident: Incident) -> float | None:
+        parts = self.devices["device_id"].iat[int(incident.rows[0])].split("-")
+        prefix = f"{parts[0]}-{parts[1]}-{parts[2][:3]}"
+        times = [self.override_ts[r] for r, value in self.overrides.items()
+                 if value == 1.0 and self.kind[r] == "fan" and self.devices["device_id"].iat[r].startswith(prefix)]
+        return min(times) if times else None
+
+    def command(self, device_id: str, action: str) -> bool:
+        """An actuator obeys a command (``on``, ``off``, ``recall``); False for an unknown device or action."""
+        row = self._row_of.get(device_id)
+        value = {"on": 1.0, "off": 0.0, "recall": 2.0}.get(action)
+        if row is None or value is None:
+            return False
+        self.overrides[row] = value
+        self.override_ts[row] = time.time()
+        return True
 
     # -- scenarios ---------------------------------------------------------------------------------
     def _rows(self, mask: np.ndarray) -> np.ndarray:
@@ -182,6 +212,19 @@ class SimulatorRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def listen_for_commands(self) -> None:
+        """Subscribe to ``cmd/+``: the simulated actuators do what they are told (QoS 1)."""
+
+        def on_message(_client, _userdata, message) -> None:
+            try:
+                body = json.loads(message.payload)
+                self.sim.command(message.topic.rsplit("/", 1)[-1], str(body.get("action")))
+            except (ValueError, AttributeError):
+                pass  # a malformed command is ignored, as a real actuator would
+
+        self.client.on_message = on_message
+        self.client.subscribe(f"{self.root}/cmd/+", qos=1)
+
     def announce(self) -> None:
         """Retained online/offline status of every gateway."""
         for name in self.sim.gateway_names:
@@ -200,6 +243,7 @@ class SimulatorRunner:
 
     def run(self, duration_s: float | None = None) -> None:
         """Publish until stopped (or for `duration_s`)."""
+        self.listen_for_commands()
         self.announce()
         started = time.monotonic()
         tick = 0

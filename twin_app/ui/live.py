@@ -149,10 +149,16 @@ class LiveTelemetry(QObject):
     step_applied = Signal(object)  # StepResult
 
     def __init__(self, window, index: DeviceIndex, broker_url: str | None, scenario: str = "none",
-                 rate: float = 0.2) -> None:
+                 rate: float = 0.2, engine: str | None = None, operator: str = "operator",
+                 console: str = "console", audit_path=None) -> None:
         super().__init__(window)
         self.window = window
         self.index = index
+        self.operator = operator
+        self.console = console
+        self.mode = engine or ("local" if broker_url is None else "remote")
+        if self.mode not in ("local", "remote"):
+            raise ValueError(f"engine must be local or remote, got {self.mode!r}")
         self.broker: EmbeddedBroker | None = None
         self.runner: SimulatorRunner | None = None
         self.scenario_text = ""
@@ -167,7 +173,16 @@ class LiveTelemetry(QObject):
             client.loop_start()
             self.runner = SimulatorRunner(sim, client, root=url.root, rate=rate)
         self.url = parse_broker_url(broker_url)
-        self.engine = TelemetryEngine(index, self.url, notify=self.data_pending.emit)
+        channels = ("alarm", "dispatch") + (("action",) if self.mode == "local" else ())
+        self.engine = TelemetryEngine(index, self.url, notify=self.data_pending.emit, channels=channels)
+        self.service = None
+        if self.mode == "local":
+            from twin_app.bim.loader import cache_dir
+            from twin_app.core.audit import AuditLog
+            from twin_app.telemetry.alarm_service import AlarmService
+
+            self.audit = AuditLog(audit_path or cache_dir() / f"audit-{console}.sqlite", console=console)
+            self.service = AlarmService(self.engine, self.audit)
         self.engine.client.on_state = self.connection_changed.emit
         self.connection = "connecting"
         self.connection_changed.connect(self._on_connection)
@@ -197,6 +212,14 @@ class LiveTelemetry(QObject):
         if self.broker is not None:
             self.broker.stop()
 
+    def send_action(self, verb: str, body: dict) -> str:
+        """Publish an operator action with the operator's identity; returns its request id."""
+        request = f"{self.console}-{int(time.time() * 1000)}"
+        payload = {**body, "operator": self.operator, "console": self.console, "request": request,
+                   "ts": time.time()}
+        self.engine.client.publish(f"{self.url.root}/action/{verb}", payload, qos=1)
+        return request
+
     def _on_connection(self, state: str) -> None:
         self.connection = state
 
@@ -210,6 +233,8 @@ class LiveTelemetry(QObject):
         """Apply what arrived (GUI thread), recolour the scene and refresh the status and legend."""
         self._last_apply = time.monotonic()
         result = self.engine.step()
+        if self.service is not None:
+            self.service.step(result)
         self.last_result = result
         self.steps += 1
         self.step_applied.emit(result)

@@ -31,6 +31,8 @@ from twin_app.core.errors import InputError
 from twin_app.core.model import Category, DistrictModel
 from twin_app.core.state import DeviceState
 from twin_app.render.scene import DistrictScene
+from twin_app.ui.command_panel import AlarmDock, DispatchDock
+from twin_app.ui.gc_guard import collect_on_gui_thread
 from twin_app.ui.live import LegendDock, LiveTelemetry
 from twin_app.ui.loading import ModelLoader, start_loader
 from twin_app.ui.property_panel import PropertyPanel
@@ -60,6 +62,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, size: tuple[int, int] = (1920, 1080)) -> None:
         super().__init__()
+        collect_on_gui_thread()
         self.setWindowTitle("Mumianling digital twin — command center")
         self.resize(*size)
         self.model: DistrictModel | None = None
@@ -97,6 +100,13 @@ class MainWindow(QMainWindow):
         self.legend = LegendDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.legend)
         self.legend.filters_changed.connect(self._refilter)
+        self.alarm_dock = AlarmDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.alarm_dock)
+        self.dispatch_dock = DispatchDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dispatch_dock)
+        self.alarm_dock.action_requested.connect(self.send_action)
+        self.dispatch_dock.action_requested.connect(self.send_action)
+        self.alarm_dock.alarm_selected.connect(self._on_alarm_selected)
         self._build_status_bar()
         self._build_actions()
         self._build_inspect_toolbar()
@@ -136,6 +146,8 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.progress_bar)
         bar.addWidget(self.selection_label, 1)
         self.live_label = QLabel("Telemetry: off")
+        self.alarm_label = QLabel("")
+        bar.addPermanentWidget(self.alarm_label)
         bar.addPermanentWidget(self.live_label)
         bar.addPermanentWidget(self.model_label)
 
@@ -172,6 +184,13 @@ class MainWindow(QMainWindow):
         view.addAction(self.tree_dock.toggleViewAction())
         view.addAction(self.property_panel.toggleViewAction())
         view.addAction(self.legend.toggleViewAction())
+        view.addAction(self.alarm_dock.toggleViewAction())
+        view.addAction(self.dispatch_dock.toggleViewAction())
+        alarms = self.menuBar().addMenu("&Alarms")
+        self.ack_action = self._action("Acknowledge selected", "A", lambda: self.alarm_dock.acknowledge_selected())
+        self.dispatch_action = self._action("Dispatch proposed unit", "D", lambda: self.alarm_dock.dispatch_selected())
+        alarms.addAction(self.ack_action)
+        alarms.addAction(self.dispatch_action)
         self.overview_action = overview
 
     def _action(self, text: str, key: str, slot, checkable: bool = False, tip: str = "") -> QAction:
@@ -261,14 +280,16 @@ class MainWindow(QMainWindow):
             self.start_live(**self.telemetry_args)
 
     # -- live telemetry ---------------------------------------------------------------------------
-    def start_live(self, broker: str | None, scenario: str = "none", rate: float = 0.2) -> None:
+    def start_live(self, broker: str | None, scenario: str = "none", rate: float = 0.2, engine: str | None = None,
+                   operator: str = "operator", console: str = "console", audit=None) -> None:
         """Connect the telemetry (the embedded broker and simulator when `broker` is None)."""
         if self.devices is None:
             return
         self.stop_live()
         self.live_label.setText("Telemetry: starting…")
         try:
-            self.live = LiveTelemetry(self, self.devices, broker, scenario=scenario, rate=rate)
+            self.live = LiveTelemetry(self, self.devices, broker, scenario=scenario, rate=rate, engine=engine,
+                                      operator=operator, console=console, audit_path=audit)
         except (InputError, RuntimeError, OSError, ValueError) as exc:
             self.live = None
             self.live_label.setText("Telemetry: off")
@@ -305,6 +326,7 @@ class MainWindow(QMainWindow):
     def _on_step(self, result) -> None:
         if self.scene is None or self.live is None:
             return
+        self._update_command_panel(result)
         device_state, element_state, rolled, dim = self._filtered_states(result)
         changed = self.scene.show_states(element_state, rolled, dim)
         counts = np.bincount(device_state, minlength=6)
@@ -330,6 +352,40 @@ class MainWindow(QMainWindow):
             self._telemetry_drawn = True
             self.render_now()
             self.telemetry_drawn.emit()
+
+    def send_action(self, verb: str, body: dict) -> None:
+        """An operator action from the command panel goes to the engine over MQTT."""
+        if self.live is None:
+            self.statusBar().showMessage("No telemetry engine connected: the action was not sent", 6000)
+            return
+        self.live.send_action(verb, body)
+        self.statusBar().showMessage(f"{verb} sent as {self.live.operator}", 3000)
+
+    def _on_alarm_selected(self, alarm: dict) -> None:
+        if self.model is None:
+            return
+        element = self.model.index_of(str(alarm.get("host_global_id", "")))
+        if element >= 0 and element != self.selected:
+            self.select_element(element, fly=True)
+
+    def _update_command_panel(self, result) -> None:
+        if result.alarms:
+            self.alarm_dock.update_alarms(result.alarms)
+        if result.orders:
+            self.dispatch_dock.update_orders(result.orders)
+        now = time.time()
+        recent = sum(1 for a in self.alarm_dock.alarms.values() if now - (a.get("raised_ts") or 0) <= 600)
+        self.alarm_dock.set_flood(f"ALARM FLOOD: {recent} alarms in the last 10 minutes (EEMUA 191: 10 or more is a "
+                                  f"flood) — grouped by first-out" if recent >= 10 else "")
+        counts = {p: 0 for p in ("critical", "high", "medium", "low")}
+        unack = 0
+        for alarm in self.alarm_dock.standing():
+            counts[alarm.get("priority", "low")] = counts.get(alarm.get("priority", "low"), 0) + 1
+            unack += alarm["state"] in ("unack_active", "unack_rtn")
+        self.alarm_label.setText(f"Alarms ◆◆ {counts['critical']} ◆ {counts['high']} ▲ {counts['medium']} "
+                                 f"● {counts['low']} · {unack} unacknowledged")
+        if self.live is not None and self.live.service is not None:
+            self.dispatch_dock.show_kpis(self.live.service.kpis(now))
 
     def _refilter(self) -> None:
         if self.live is not None and self.live.last_result is not None:
