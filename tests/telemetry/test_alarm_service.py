@@ -1,0 +1,134 @@
+"""The alarm service through a real mosquitto: linked commands, retained alarms, operator actions, audit."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+
+from tests.telemetry.conftest import wait_for
+from twin_app.core.audit import AuditLog
+from twin_app.telemetry.alarm_service import AlarmService
+from twin_app.telemetry.engine import TelemetryEngine
+from twin_app.telemetry.mqtt import parse_broker_url
+
+ROOT = "mumianling/v1"
+
+
+class Watcher:
+    """A separate MQTT client that records what the engine publishes."""
+
+    def __init__(self, port: int) -> None:
+        self.messages: dict[str, dict | None] = {}
+        self.commands: list[tuple[str, dict]] = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"watcher-{time.time_ns()}")
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe([(f"{ROOT}/alarm/+", 1), (f"{ROOT}/dispatch/+", 1), (f"{ROOT}/cmd/+", 1),
+                               (f"{ROOT}/action_result/+", 1)])
+        self.client.loop_start()
+
+    def _on_message(self, _c, _u, message) -> None:
+        body = json.loads(message.payload) if message.payload else None
+        if "/cmd/" in message.topic:
+            self.commands.append((message.topic.rsplit("/", 1)[-1], body))
+        else:
+            self.messages[message.topic] = body
+
+    def action(self, verb: str, **body) -> None:
+        self.client.publish(f"{ROOT}/action/{verb}", json.dumps(body), qos=1)
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def service(small_index, mosquitto, tmp_path):
+    engine = TelemetryEngine(small_index, parse_broker_url(mosquitto.url), channels=("action",))
+    engine.start()
+    assert wait_for(lambda: engine.client.state == "connected")
+    svc = AlarmService(engine, AuditLog(tmp_path / "audit.sqlite", console="test"))
+    yield svc
+    engine.stop()
+    svc.audit.close()
+
+
+def _pump(service: AlarmService):
+    def step() -> None:
+        service.step(service.engine.step())
+    return step
+
+
+def test_co_alarm_fans_on_ack_dispatch_and_close(service, mosquitto) -> None:
+    watcher = Watcher(mosquitto.port)
+    try:
+        index = service.index
+        d = index.devices
+        co = np.flatnonzero(d["device_id"].str.startswith("T02-B1-GZB-CO1-co").to_numpy())[0]
+        device_id = str(d["device_id"].iat[co])
+        pub = watcher.client
+        for k in range(8):  # CO at 80 ppm for longer than the 5 s on-delay
+            pub.publish(f"{ROOT}/point/{device_id}", json.dumps({"ts": time.time(), "value": 80.0}))
+            service.step(service.engine.step())
+            time.sleep(0.8)
+        alarm_id = f"{device_id}:hi"
+        topic = f"{ROOT}/alarm/{alarm_id}"
+        assert wait_for(lambda: topic in watcher.messages, step=_pump(service))
+        alarm = watcher.messages[topic]
+        assert alarm["state"] == "unack_active" and alarm["priority"] == "high" and alarm["device_id"] == device_id
+        assert alarm["proposed"] == {"party": "property_management", "unit": "PM-1", "deadline_min": 15.0}
+        # the linked action: both exhaust fans of garage zone B, QoS 1, with the reason
+        assert wait_for(lambda: len(watcher.commands) >= 2)
+        fans = {target for target, body in watcher.commands if body["action"] == "on"}
+        assert fans == {"T02-B1-GZB-FAN1-fan-1", "T02-B1-GZB-FAN2-fan-1"}
+        assert all(alarm_id in body["reason"] for _, body in watcher.commands)
+        # the operator acknowledges and dispatches through action/
+        watcher.action("ack", operator="op-zhang", alarm_id=alarm_id)
+        assert wait_for(lambda: watcher.messages[topic]["state"] == "ack_active", step=_pump(service))
+        assert watcher.messages[topic]["ack_by"] == "op-zhang"
+        watcher.action("dispatch", operator="op-zhang", alarm_id=alarm_id, unit="PM-1")
+        assert wait_for(lambda: any(t.startswith(f"{ROOT}/dispatch/") for t in watcher.messages), step=_pump(service))
+        order = next(v for t, v in watcher.messages.items() if t.startswith(f"{ROOT}/dispatch/"))
+        assert order["unit"] == "PM-1" and order["party"] == "property_management"
+        assert order["deadline_ts"] - order["created_ts"] == pytest.approx(15 * 60)
+        # the unit reports back, the operator closes
+        watcher.action("unit_status", operator="PM-1", order_id=order["id"], status="done",
+                       result="fans running, CO 9 ppm")
+        order_topic = f"{ROOT}/dispatch/{order['id']}"
+        assert wait_for(lambda: watcher.messages[order_topic]["status"] == "done", step=_pump(service))
+        watcher.action("close", operator="op-zhang", order_id=order["id"])
+        assert wait_for(lambda: watcher.messages[order_topic]["status"] == "closed", step=_pump(service))
+        kpis = service.kpis(time.time())
+        assert kpis["handled"] == 1 and kpis["within_deadline"] == 1.0 and kpis["mtta_s"] is not None
+        actions = [(e["operator"], e["action"]) for e in service.audit.entries()]
+        for step in (("system", "cmd:on"), ("op-zhang", "ack"), ("op-zhang", "dispatch"), ("PM-1", "unit_status"),
+                     ("op-zhang", "close")):
+            assert step in actions, (step, actions)
+    finally:
+        watcher.stop()
+
+
+def test_bad_operator_input_is_refused_and_changes_nothing(service, mosquitto) -> None:
+    watcher = Watcher(mosquitto.port)
+    try:
+        watcher.action("ack", operator="op-li", alarm_id="NO-SUCH-ALARM:hi", console="wall-2")
+        watcher.action("dispatch", operator="op-li", alarm_id="NO-SUCH-ALARM:hi", unit="PM-1", console="wall-2")
+        watcher.action("fly", operator="op-li", console="wall-2")
+        watcher.client.publish(f"{ROOT}/action/ack", b"{not json")
+        watcher.client.publish(f"{ROOT}/action/ack", json.dumps({"alarm_id": "x"}))  # no operator identity
+        assert wait_for(lambda: len(service.action_errors) >= 3, step=_pump(service))
+        result_topic = f"{ROOT}/action_result/wall-2"
+        assert wait_for(lambda: result_topic in watcher.messages)
+        assert watcher.messages[result_topic]["ok"] is False
+        assert any("no such alarm" in m for m in service.action_errors)
+        assert any("unknown action" in m for m in service.action_errors)
+        assert service.engine.ingest.errors.get("bad_json", 0) >= 1
+        assert service.engine.ingest.errors.get("bad_action", 0) >= 1
+        assert service.dispatcher.orders == {}
+        refused = [e for e in service.audit.entries() if e["outcome"].startswith("refused")]
+        assert len(refused) >= 3 and all(e["operator"] == "op-li" for e in refused)
+    finally:
+        watcher.stop()
