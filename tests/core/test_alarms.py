@@ -40,8 +40,6 @@ def test_full_lifecycle_with_acknowledge_before_and_after_return(engine) -> None
     changed = _set(engine, row, 15.0, t + 1 + 2.5)
     alarm = engine.alarms[f"{engine.device_ids[row]}:hi"]
     assert alarm in changed and alarm.state == AlarmState.UNACK_ACTIVE and alarm.priority == Priority.CRITICAL
-    # 13 ppm in one second also raised a rate-of-rise alarm, which returned when the value stopped rising
-    assert engine.alarms[f"{engine.device_ids[row]}:rate_of_rise"].state == AlarmState.UNACK_RTN
     engine.acknowledge(alarm.id, "op-li", t + 5)
     assert alarm.state == AlarmState.ACK_ACTIVE and alarm.ack_by == "op-li"
     _set(engine, row, 9.8, t + 6)  # inside the deadband (10 - 5 %): still active
@@ -137,10 +135,16 @@ def test_stale_alarm_for_silent_gas_detectors(engine) -> None:
 
 def test_rate_of_rise(engine) -> None:
     row = _row(engine, "co", "T01-B1-GZB-CO1")
+    rate_id = f"{engine.device_ids[row]}:rate_of_rise"
     _set(engine, row, 5.0, 100.0)
-    _set(engine, row, 25.0, 110.0)  # 2 ppm/s, far above 10 ppm/min, still under the limit
-    alarm = engine.alarms[f"{engine.device_ids[row]}:rate_of_rise"]
+    _set(engine, row, 7.0, 115.0)  # noise, and too soon to judge
+    _set(engine, row, 7.5, 131.0)  # 2.5 ppm in 31 s: below 10 ppm/min
+    assert rate_id not in engine.alarms
+    _set(engine, row, 30.0, 162.0)  # 22.5 ppm in 31 s: 44 ppm/min, still under the 50 ppm limit
+    alarm = engine.alarms[rate_id]
     assert alarm.state == AlarmState.UNACK_ACTIVE and f"{engine.device_ids[row]}:hi" not in engine.alarms
+    _set(engine, row, 31.0, 193.0)  # levels off
+    assert alarm.state == AlarmState.UNACK_RTN
 
 
 def test_chattering_is_detected_and_counted(engine) -> None:
@@ -199,3 +203,24 @@ def test_unknown_alarm_and_missing_operator(engine) -> None:
         engine.acknowledge("NOPE:hi", "op", 1.0)
     with pytest.raises(InputError, match="operator"):
         engine.acknowledge("NOPE:hi", "", 1.0)
+
+
+def test_an_unconfirmed_linked_command_raises_its_own_alarm(small_index) -> None:
+    from twin_app.core.actions import CONFIRM_AFTER_S
+    from twin_app.telemetry.alarm_service import AlarmService
+    from twin_app.telemetry.engine import TelemetryEngine
+
+    engine = TelemetryEngine(small_index, None)
+    service = AlarmService(engine)
+    row = _row(service.alarms, "co", "T02-B2-GZD-CO3")
+    for t in (100.0, 103.0, 106.0):
+        engine.store.apply(np.array([row]), np.array([90.0]), t)
+        service.step(engine.step(t), t)
+    assert {p.command.device_id for p in service.pending} == {"T02-B2-GZD-FAN1-fan-1", "T02-B2-GZD-FAN2-fan-1"}
+    fan1 = int(small_index.rows_of_ids(["T02-B2-GZD-FAN1-fan-1"])[0])
+    engine.store.apply(np.array([fan1]), np.array([1.0]), 110.0)  # fan 1 reports running: confirmed
+    later = 106.0 + CONFIRM_AFTER_S + 1
+    changed = service.step(engine.step(later), later)
+    unconfirmed = [a for a in changed if a.condition == "action_unconfirmed"]
+    assert [a.source for a in unconfirmed] == ["T02-B2-GZD-FAN2-fan-1"]
+    assert unconfirmed[0].state == AlarmState.UNACK_ACTIVE and unconfirmed[0].priority == Priority.HIGH

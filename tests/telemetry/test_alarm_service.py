@@ -70,7 +70,7 @@ def test_co_alarm_fans_on_ack_dispatch_and_close(service, mosquitto) -> None:
         co = np.flatnonzero(d["device_id"].str.startswith("T02-B1-GZB-CO1-co").to_numpy())[0]
         device_id = str(d["device_id"].iat[co])
         pub = watcher.client
-        for k in range(8):  # CO at 80 ppm for longer than the 5 s on-delay
+        for _ in range(8):  # CO at 80 ppm for longer than the 5 s on-delay
             pub.publish(f"{ROOT}/point/{device_id}", json.dumps({"ts": time.time(), "value": 80.0}))
             service.step(service.engine.step())
             time.sleep(0.8)

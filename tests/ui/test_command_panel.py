@@ -101,6 +101,12 @@ def test_garage_co_drill(qtbot, small_district, broker, tmp_path) -> None:
         window.dispatch_dock.redraw()
         countdown = window.dispatch_dock.table.item(0, 0).text()
         assert countdown in ("15:00", "14:59", "14:58"), countdown
+        # bad operator input: the busy unit again -> a clear message on this console, nothing changes
+        window.send_action("dispatch", {"alarm_id": alarm["id"], "unit": "PM-1"})
+        qtbot.waitUntil(lambda: "busy" in window.last_refusal, timeout=5000)
+        assert "PM-1" in window.last_refusal and len(window.dispatch_dock.open_orders()) == 1
+        assert window.error_dialog is not None and window.error_dialog.isVisible()
+        window.error_dialog.close()
         # the unit reports done from the field; the KPIs follow
         field.action("unit_status", operator="PM-1", order_id=order["id"], status="done",
                      result="exhaust fans on, CO 12 ppm, no casualties")

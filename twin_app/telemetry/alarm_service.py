@@ -208,6 +208,15 @@ class AlarmService:
             alarm = engine.unshelve(str(alarm_id), now)
             self._record(operator, "unshelve", alarm.id, {"state": "shelved"}, {"state": alarm.state.value})
             return [alarm]
+        if verb in ("suppress", "out_of_service"):
+            on = body.get("on", True)
+            if not isinstance(on, bool):
+                raise InputError(verb, "on must be true or false")
+            before = engine._get(str(alarm_id)).state.value
+            method = engine.suppress if verb == "suppress" else engine.out_of_service
+            alarm = method(str(alarm_id), on, now)
+            self._record(operator, verb, alarm.id, {"state": before}, {"state": alarm.state.value})
+            return [alarm]
         if verb == "comment":
             alarm = engine.comment(str(alarm_id), operator, str(body.get("text", "")), now)
             self._record(operator, "comment", alarm.id, None, {"text": alarm.comments[-1]["text"]})
@@ -238,8 +247,8 @@ class AlarmService:
                 engine.close_event(alarm.id, now)
                 return [alarm]
             return []
-        raise InputError(f"action {verb}", "unknown action (ack, shelve, unshelve, comment, dispatch, "
-                                          "unit_status, close)")
+        raise InputError(f"action {verb}", "unknown action (ack, shelve, unshelve, suppress, out_of_service, "
+                                          "comment, dispatch, unit_status, close)")
 
     def kpis(self, now: float) -> dict:
         return self.dispatcher.kpis(self.raised_times, now)

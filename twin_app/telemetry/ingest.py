@@ -37,6 +37,7 @@ class Drained:
     alarms: list[tuple[str, dict | None]] = field(default_factory=list)  # retained alarm/ (None: removed)
     orders: list[tuple[str, dict | None]] = field(default_factory=list)  # retained dispatch/
     actions: list[tuple[str, dict]] = field(default_factory=list)  # operator actions (verb, body)
+    results: list[tuple[str, dict]] = field(default_factory=list)  # action results (console, body)
     messages: int = 0
 
 
@@ -90,7 +91,7 @@ class Ingest:
                 raise PayloadError("unknown_topic", "outside the topic root")
             parts = topic[len(self.root) + 1:].split("/")
             if len(parts) != 2 or not parts[1]:
-                if parts[0] in ("cmd", "action_result"):
+                if parts[0] == "cmd":
                     return  # other components' topics
                 raise PayloadError("unknown_topic", "expected {root}/{kind}/{name}")
             channel, name = parts
@@ -101,6 +102,11 @@ class Ingest:
                     if not isinstance(body, dict) or not isinstance(body.get("id"), str):
                         raise PayloadError("bad_shape", f"{channel} payload must be an object with an id")
                 self._queue((channel, name, body))
+                return
+            if channel == "action_result":
+                body = json.loads(payload) if payload else None
+                if isinstance(body, dict):
+                    self._queue(("action_result", name, body))
                 return
             if channel == "action":
                 body = json.loads(payload) if payload else None
@@ -140,7 +146,7 @@ class Ingest:
                 self._queue(("status", name, decode_status(payload)))
             elif channel == "event":
                 self._queue(("event", decode_event(payload, now)))
-            elif channel in ("cmd", "action_result"):
+            elif channel == "cmd":
                 return
             else:
                 raise PayloadError("unknown_topic", f"unknown channel {channel!r}")
@@ -174,6 +180,8 @@ class Ingest:
                 out.alarms.append((item[1], item[2]))
             elif item[0] == "dispatch":
                 out.orders.append((item[1], item[2]))
+            elif item[0] == "action_result":
+                out.results.append((item[1], item[2]))
             else:
                 out.actions.append((item[1], item[2]))
         if rows:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -51,7 +52,7 @@ class AlarmDock(QDockWidget):
     alarm_selected = Signal(dict)
     action_requested = Signal(str, dict)  # verb, body (without operator)
 
-    COLUMNS = ("Priority", "State", "Raised", "Alarm", "Where", "Value", "Proposed")
+    COLUMNS = ("Priority", "State", "Raised", "Alarm", "Where", "Value", "First-out", "Proposed")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Alarms", parent)
@@ -63,6 +64,11 @@ class AlarmDock(QDockWidget):
         self.flood_banner.setStyleSheet("background:#b2182b; color:white; font-weight:bold; padding:4px;")
         self.flood_banner.hide()
         layout.addWidget(self.flood_banner)
+        self.filter_box = QLineEdit(body)
+        self.filter_box.setPlaceholderText("Filter alarms: tower, storey, kind, device, state, priority…")
+        self.filter_box.setClearButtonEnabled(True)
+        self.filter_box.textChanged.connect(lambda _: self.redraw())
+        layout.addWidget(self.filter_box)
         self.table = QTableWidget(0, len(self.COLUMNS), body)
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -97,14 +103,18 @@ class AlarmDock(QDockWidget):
                 self.alarms[alarm_id] = payload
         self.redraw()
 
-    def standing(self) -> list[dict]:
+    def standing(self, filtered: bool = False) -> list[dict]:
         shown = [a for a in self.alarms.values() if a.get("state") in STANDING]
+        needle = self.filter_box.text().strip().lower() if filtered else ""
+        if needle:
+            shown = [a for a in shown if needle in " ".join(str(a.get(k, "")) for k in (
+                "id", "kind", "condition", "state", "priority", "building", "storey", "device_id")).lower()]
         return sorted(shown, key=lambda a: (PRIORITY_ORDER.get(a.get("priority"), 9), a.get("raised_ts") or 0))
 
     def redraw(self) -> None:
         selected = {a["id"] for a in self.selected_alarms()}
         self.table.setSortingEnabled(False)
-        rows = self.standing()
+        rows = self.standing(filtered=True)
         self.table.setRowCount(len(rows))
         for r, alarm in enumerate(rows):
             symbol, colour = PRIORITY_STYLE.get(alarm.get("priority"), ("?", "#444"))
@@ -124,6 +134,7 @@ class AlarmDock(QDockWidget):
                 _item(what + (" · chattering" if alarm.get("chattering") else ""), bold=unack),
                 _item(where),
                 _item("" if value is None else f"{value:.4g}"),
+                _item("" if alarm.get("group") in (None, alarm["id"]) else f"↳ {alarm['group']}"),
                 _item(plan),
             ]
             cells[0].setData(Qt.ItemDataRole.UserRole + 1, alarm["id"])

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self._measure_points: list[np.ndarray] = []
         self.error_dialog: QMessageBox | None = None
         self.live = None
+        self.last_refusal = ""
         self.telemetry_args: dict | None = None  # {"broker": url or None, "scenario": str, "rate": float}
         self._telemetry_drawn = False
         self._last_panel_refresh = 0.0
@@ -369,6 +370,11 @@ class MainWindow(QMainWindow):
             self.select_element(element, fly=True)
 
     def _update_command_panel(self, result) -> None:
+        for console, body in result.results:
+            if console == self.live.console and not body.get("ok", True):
+                self.last_refusal = str(body.get("message", "refused"))
+                self.statusBar().showMessage(f"Refused: {self.last_refusal}", 15000)
+                self.warn("Action refused", f"{body.get('verb')}: {self.last_refusal}\nNothing was changed.")
         if result.alarms:
             self.alarm_dock.update_alarms(result.alarms)
         if result.orders:
