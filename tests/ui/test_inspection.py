@@ -108,7 +108,7 @@ def test_xray_keeps_the_selection_opaque(qtbot, window, small_district) -> None:
     assert all(layer.actor.GetProperty().GetOpacity() < 0.2 for layer in scene.layers.values())
     focus = window.plotter.actors["xray-focus"]
     assert focus.GetProperty().GetOpacity() == 1.0
-    assert focus.GetMapper().GetInput().GetNumberOfCells() == window.model.cell_count[room]
+    assert focus.mapper.dataset.n_cells == window.model.cell_count[room]
     window.xray_action.setChecked(False)
     assert "xray-focus" not in window.plotter.actors
     assert scene.layers[Category.STRUCTURE].actor.GetProperty().GetOpacity() == 1.0

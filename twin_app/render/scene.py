@@ -138,6 +138,9 @@ class DistrictScene:
         self._sensor_centres: np.ndarray | None = None
         self._sensor_elements: np.ndarray | None = None
         self._markers: dict[DeviceState, vtk.vtkActor] = {}
+        self._marker_polys: dict[DeviceState, pv.PolyData] = {}
+        self._marker_key: tuple | None = None
+        self._box_cache: dict[int, np.ndarray | None] = {}
         self.element_state: np.ndarray | None = None
         self.rolled_state: np.ndarray | None = None
         self._is_structure = model.category == Category.STRUCTURE
@@ -175,7 +178,7 @@ class DistrictScene:
             i_size=bbox[3] - bbox[0] + 2 * margin, j_size=bbox[4] - bbox[1] + 2 * margin,
         )
         self._ground = self.plotter.add_mesh(plane, color=GROUND_RGB, pickable=False, name="ground",
-                                             reset_camera=False, lighting=True)
+                                             reset_camera=False, render=False, lighting=True)
 
     def _add_building_labels(self) -> None:
         """One label actor naming every building above its roof."""
@@ -190,7 +193,7 @@ class DistrictScene:
             self.plotter.add_point_labels(
                 np.array(points), names, font_size=14, point_size=1, shape_opacity=0.55, shape_color="#1b2433",
                 text_color="white", always_visible=True, show_points=False, pickable=False, name="building-labels",
-                reset_camera=False,
+                reset_camera=False, render=False,
             )
 
     def _add_layer(self, cat: Category, mesh: CategoryMesh) -> None:
@@ -204,7 +207,7 @@ class DistrictScene:
         n = N_SLOTS * N_SHADES
         actor = self.plotter.add_mesh(
             polydata, scalars="colour", clim=(0, n - 1), show_scalar_bar=False, name=f"layer-{cat.name}",
-            reset_camera=False, pickable=True, lighting=False, opacity=CATEGORY_STYLE[cat]["opacity"],
+            reset_camera=False, render=False, pickable=True, lighting=False, opacity=CATEGORY_STYLE[cat]["opacity"],
         )
         mapper = actor.GetMapper()
         # draw (and pick) exactly this dataset: the cell locator is only used for the mapper's own input
@@ -242,7 +245,8 @@ class DistrictScene:
         self._glyph_points = pv.PolyData(centres.copy())
         self._glyphs = self.plotter.add_mesh(
             self._glyph_points, color=CATEGORY_STYLE[Category.SENSORS]["base"], point_size=9,
-            render_points_as_spheres=True, pickable=False, name="sensor-glyphs", reset_camera=False, lighting=False,
+            render_points_as_spheres=True, pickable=False, name="sensor-glyphs", reset_camera=False, render=False,
+            lighting=False,
         )
 
     def _update_glyphs(self, cells: np.ndarray) -> None:
@@ -327,14 +331,13 @@ class DistrictScene:
         return bar.rotate_z(45, inplace=False).merge(bar.rotate_z(-45, inplace=False))
 
     def _update_markers(self) -> None:
-        """Shape markers above troubled elements: towers in the district view, rooms and devices in a storey."""
-        for actor in self._markers.values():
-            self.plotter.remove_actor(actor, render=False)
-        self._markers = {}
+        """Shape markers above troubled elements: towers in the district view, rooms and devices in a storey.
+
+        The marker actors persist; only their geometry is replaced, and only when the marked set changed.
+        """
         if self.rolled_state is None:
             return
         model = self.model
-        boxes = model.element_boxes()
         if self.focus_storey >= 0:
             candidates = np.flatnonzero((model.storey == self.focus_storey) & (model.category != Category.STRUCTURE))
             states = self.element_state[candidates]
@@ -343,25 +346,53 @@ class DistrictScene:
             candidates = model.of_class("IfcBuilding")
             states = self.rolled_state[candidates]
             size, lift = 16.0, 24.0
+        troubled = states >= DeviceState.STALE
+        key = (self.focus_storey, candidates[troubled].tobytes(), states[troubled].tobytes())
+        if key == self._marker_key:
+            return
+        self._marker_key = key
         for state in MARKER_STATES:
             chosen = candidates[states == state]
-            if not len(chosen):
-                continue
-            if self.focus_storey < 0:
-                tops = np.array([model.element_bounds(int(b)) for b in chosen])
-            else:
-                tops = boxes[chosen]
-                tops = tops[~np.isnan(tops[:, 0])]
+            tops = self._tops(chosen)
+            actor = self._markers.get(state)
             if not len(tops):
+                if actor is not None:
+                    actor.SetVisibility(False)
                 continue
             centres = np.column_stack([(tops[:, 0] + tops[:, 3]) / 2, (tops[:, 1] + tops[:, 4]) / 2,
                                        tops[:, 5] + lift])
             glyphs = pv.PolyData(centres).glyph(geom=self._marker_source(MARKER_SHAPE[state], size), orient=False,
                                                 scale=False)
-            self._markers[state] = self.plotter.add_mesh(
-                glyphs, color=STATE_SLOT_RGB[int(HOST_SLOT[state])], pickable=False, lighting=False,
-                name=f"marker-{state.name.lower()}", reset_camera=False, show_edges=False)
-            self._apply_section(self._markers[state])
+            if actor is None:
+                self._marker_polys[state] = pv.PolyData()
+                self._marker_polys[state].shallow_copy(glyphs)
+                actor = self.plotter.add_mesh(
+                    self._marker_polys[state], color=STATE_SLOT_RGB[int(HOST_SLOT[state])], pickable=False,
+                    lighting=False, name=f"marker-{state.name.lower()}", reset_camera=False, render=False,
+                    show_edges=False)
+                actor.GetMapper().SetInputData(self._marker_polys[state])
+                self._markers[state] = actor
+                self._apply_section(actor)
+            else:
+                self._marker_polys[state].shallow_copy(glyphs)
+                self._marker_polys[state].Modified()
+            actor.SetVisibility(True)
+
+    def _tops(self, elements: np.ndarray) -> np.ndarray:
+        """Bounding boxes of elements (a building's covers its subtree; computed once per building)."""
+        if not len(elements):
+            return np.zeros((0, 6))
+        boxes = []
+        for element in elements:
+            element = int(element)
+            box = self._box_cache.get(element)
+            if box is None:
+                box = (self.model.element_bounds(element) if self.model.category[element] == Category.NONE
+                       else self.model.element_boxes()[element])
+                self._box_cache[element] = box
+            if box is not None and not np.isnan(box[0]):
+                boxes.append(box)
+        return np.array(boxes) if boxes else np.zeros((0, 6))
 
     # -- views ------------------------------------------------------------------------------------
     def show_district(self) -> None:
@@ -437,7 +468,8 @@ class DistrictScene:
         part = self.cells_polydata(self.model.descendants_mask(focus))
         if part.n_cells:
             self._xray_focus = self.plotter.add_mesh(part, scalars="rgb", rgb=True, pickable=False,
-                                                     name="xray-focus", reset_camera=False, lighting=False)
+                                                     name="xray-focus", reset_camera=False, render=False,
+                                                     lighting=False)
             self._apply_section(self._xray_focus)
 
     def cells_polydata(self, element_mask: np.ndarray) -> pv.PolyData:
@@ -495,17 +527,17 @@ class DistrictScene:
         marks = pv.PolyData(np.array([a] if b is None else [a, b], dtype=float))
         self._measure_actors.append(self.plotter.add_mesh(
             marks, color="#ff3d7f", point_size=12, render_points_as_spheres=True, pickable=False,
-            name="measure-points", reset_camera=False))
+            name="measure-points", reset_camera=False, render=False))
         if b is None:
             return None
         distance = float(np.linalg.norm(b - a))
         self._measure_actors.append(self.plotter.add_mesh(
             pv.Line(a, b), color="#ff3d7f", line_width=4, pickable=False, name="measure-line",
-            reset_camera=False))
+            reset_camera=False, render=False))
         self._measure_actors.append(self.plotter.add_point_labels(
             np.array([(a + b) / 2.0]), [f"{distance:.2f} m"], font_size=18, text_color="white",
             shape_color="#ff3d7f", shape_opacity=0.85, always_visible=True, show_points=False, pickable=False,
-            name="measure-label", reset_camera=False))
+            name="measure-label", reset_camera=False, render=False))
         return distance
 
     def clear_measurement(self) -> None:
@@ -572,14 +604,14 @@ class DistrictScene:
         part = pv.PolyData.from_regular_faces(pts, inverse.reshape(-1, 3))
         # a faint fill and a bold outline: the element's own (state) colour stays readable through it
         self._highlight = self.plotter.add_mesh(
-            part, color=HIGHLIGHT_RGB, opacity=0.3, pickable=False, name="highlight", reset_camera=False,
+            part, color=HIGHLIGHT_RGB, opacity=0.3, pickable=False, name="highlight", reset_camera=False, render=False,
             lighting=False,
         )
         edges = part.extract_feature_edges(boundary_edges=True, feature_edges=True, manifold_edges=False,
                                            non_manifold_edges=False, feature_angle=30)
         self._highlight_edges = self.plotter.add_mesh(
             edges, color=HIGHLIGHT_RGB, line_width=5, pickable=False, name="highlight-edges", reset_camera=False,
-            lighting=False,
+            render=False, lighting=False,
         )
         self._apply_section(self._highlight)
         self._apply_section(self._highlight_edges)
