@@ -23,7 +23,7 @@ from twin_app.bim.tessellate import ProgressFn
 from twin_app.core.errors import InputError
 from twin_app.core.model import Category, CategoryMesh, DistrictModel
 
-LOADER_VERSION = 2
+LOADER_VERSION = 3
 DEFAULT_TIMEOUT_S = 600.0
 _TABLE_COLUMNS = ("global_id", "ifc_class", "name", "long_name", "parent", "building", "storey", "category",
                   "cell_start", "cell_count")

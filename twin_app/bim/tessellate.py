@@ -21,7 +21,7 @@ import ifcopenshell.util.unit
 import numpy as np
 
 from twin_app.core.errors import InputError
-from twin_app.core.model import CATEGORY_OF_CLASS, Category, CategoryMesh, DistrictModel
+from twin_app.core.model import CATEGORY_OF_CLASS, Category, CategoryMesh, DistrictModel, closed_outward
 
 ProgressFn = Callable[[float, str], None]
 _ENTITY_REF = re.compile(r"#(\d+)")
@@ -286,6 +286,7 @@ def tessellate(path: str | Path, threads: int | None = None, progress: ProgressF
         "bbox_m": [round(float(v), 4) for v in bbox] if bbox is not None else None,
         "shared_geometries": len(geometries), "seconds": round(time.perf_counter() - started, 4),
         "warnings": parser_warnings,
+        "closed_categories": [c.name for c, m in meshes.items() if closed_outward(m, model.element_boxes())],
     }
     model.validate()
     report(1.0, "Model ready")

@@ -217,3 +217,23 @@ class DistrictModel:
         if name and long_name and long_name != name:
             return f"{name} ({long_name})"
         return name or long_name or f"{self.ifc_class[index]} {self.global_id[index]}"
+
+
+def closed_outward(mesh: CategoryMesh, boxes: np.ndarray) -> bool:
+    """True when every element's triangles enclose a clearly positive signed volume (outward-facing solids).
+
+    Only then may a renderer cull back faces: an open shell or an inverted solid from some exporter would lose faces.
+    `boxes` are the model's per-element bounding boxes; a solid must fill at least 1 % of its box.
+    """
+    points, triangles, cell_element = mesh.points, mesh.triangles, mesh.cell_element
+    if not len(triangles):
+        return False
+    p = points.astype(np.float64)
+    a, b, c = p[triangles[:, 0]], p[triangles[:, 1]], p[triangles[:, 2]]
+    origin = p.min(axis=0)
+    tetra = np.einsum("ij,ij->i", a - origin, np.cross(b - origin, c - origin)) / 6.0
+    elements, which = np.unique(cell_element, return_inverse=True)
+    volume = np.bincount(which, weights=tetra, minlength=len(elements))
+    box = boxes[elements]
+    box_volume = np.prod(np.maximum(box[:, 3:] - box[:, :3], 1e-3), axis=1)
+    return bool((volume > 0.01 * box_volume).all())

@@ -14,7 +14,7 @@ import numpy as np
 import pyvista as pv
 import vtk
 
-from twin_app.core.model import Category, CategoryMesh, DistrictModel
+from twin_app.core.model import Category, CategoryMesh, DistrictModel, closed_outward
 from twin_app.core.state import DeviceState
 
 # Lookup-table slots shared by every category mesh. Shading is baked into the table: the
@@ -83,25 +83,6 @@ def shade_levels(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     # two-sided: a face lit from behind is as bright as from the front (shells of any orientation)
     lambert = np.abs(normal @ sun) / length
     return np.minimum((lambert * N_SHADES).astype(np.int64), N_SHADES - 1).astype(np.uint8)
-
-
-def closed_outward(points: np.ndarray, triangles: np.ndarray, cell_element: np.ndarray, boxes: np.ndarray) -> bool:
-    """True when every element's triangles enclose a clearly positive signed volume (outward-facing solids).
-
-    Only then may back faces be culled: an open shell or an inverted solid from some exporter would lose faces.
-    `boxes` are the model's per-element bounding boxes; a solid must fill at least 1 % of its box.
-    """
-    if not len(triangles):
-        return False
-    p = points.astype(np.float64)
-    a, b, c = p[triangles[:, 0]], p[triangles[:, 1]], p[triangles[:, 2]]
-    origin = p.min(axis=0)
-    tetra = np.einsum("ij,ij->i", a - origin, np.cross(b - origin, c - origin)) / 6.0
-    elements, which = np.unique(cell_element, return_inverse=True)
-    volume = np.bincount(which, weights=tetra, minlength=len(elements))
-    box = boxes[elements]
-    box_volume = np.prod(np.maximum(box[:, 3:] - box[:, :3], 1e-3), axis=1)
-    return bool((volume > 0.01 * box_volume).all())
 
 
 def shade_factor(level: np.ndarray | int) -> np.ndarray | float:
@@ -239,7 +220,10 @@ class DistrictScene:
         mapper.UseLookupTableScalarRangeOn()
         mapper.SetColorModeToMapScalars()
         mapper.InterpolateScalarsBeforeMappingOff()
-        if closed_outward(mesh.points, mesh.triangles, mesh.cell_element, self.model.element_boxes()):
+        closed = self.model.meta.get("closed_categories")
+        if closed is None:  # a model from an older cache entry: decide here
+            closed = [c.name for c, m in self.model.meshes.items() if closed_outward(m, self.model.element_boxes())]
+        if cat.name in closed:
             actor.GetProperty().BackfaceCullingOn()  # half the fragments on software OpenGL
         locator = vtk.vtkStaticCellLocator()
         self._picker.AddPickList(actor)
