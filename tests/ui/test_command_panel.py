@@ -10,10 +10,8 @@ import time
 
 import numpy as np
 import paho.mqtt.client as mqtt
-import pytest
 from PySide6.QtCore import Qt
 
-from tests.telemetry.conftest import Mosquitto
 from tests.ui.conftest import load_into
 from twin_app.ui.app import configure_rendering
 from twin_app.ui.main_window import MainWindow
@@ -21,12 +19,6 @@ from twin_app.ui.main_window import MainWindow
 ROOT = "mumianling/v1"
 
 
-@pytest.fixture
-def broker(tmp_path):
-    b = Mosquitto(tmp_path)
-    b.start()
-    yield b
-    b.stop()
 
 
 class Field:
@@ -62,11 +54,11 @@ def _console(qtbot, small_district, name: str) -> MainWindow:
     return win
 
 
-def test_garage_co_drill(qtbot, small_district, broker, tmp_path) -> None:
+def test_garage_co_drill(qtbot, small_district, mosquitto, tmp_path) -> None:
     window = _console(qtbot, small_district, "wall-1")
-    field = Field(broker.port)
+    field = Field(mosquitto.port)
     try:
-        window.start_live(broker.url, engine="local", operator="op-chen", console="wall-1",
+        window.start_live(mosquitto.url, engine="local", operator="op-chen", console="wall-1",
                           audit=tmp_path / "audit.sqlite")
         live = window.live
         qtbot.waitUntil(lambda: live.connection == "connected", timeout=10_000)
@@ -123,17 +115,17 @@ def test_garage_co_drill(qtbot, small_district, broker, tmp_path) -> None:
         gc.collect()
 
 
-def test_two_consoles_on_one_serve_share_the_alarm_list(qtbot, small_district, broker, tmp_path) -> None:
-    serve = subprocess.Popen([sys.executable, "-m", "twin_app", "serve", "--broker", broker.url, "--ifc",
+def test_two_consoles_on_one_serve_share_the_alarm_list(qtbot, small_district, mosquitto, tmp_path) -> None:
+    serve = subprocess.Popen([sys.executable, "-m", "twin_app", "serve", "--broker", mosquitto.url, "--ifc",
                               str(small_district.ifc_path), "--duration", "120", "--audit",
                               str(tmp_path / "serve-audit.sqlite")], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     wall = _console(qtbot, small_district, "wall")
     desk = _console(qtbot, small_district, "desk")
-    field = Field(broker.port)
+    field = Field(mosquitto.port)
     try:
-        wall.start_live(broker.url, operator="op-wall", console="wall")  # remote: the alarms come from serve
-        desk.start_live(broker.url, operator="op-desk", console="desk")
+        wall.start_live(mosquitto.url, operator="op-wall", console="wall")  # remote: the alarms come from serve
+        desk.start_live(mosquitto.url, operator="op-desk", console="desk")
         assert wall.live.mode == "remote" and wall.live.service is None
         qtbot.waitUntil(lambda: wall.live.connection == "connected" and desk.live.connection == "connected",
                         timeout=15_000)

@@ -10,19 +10,10 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.telemetry.conftest import Mosquitto
 from twin_app.core.state import DeviceState
 from twin_app.render.scene import N_SHADES
 from twin_app.ui.app import configure_rendering
 from twin_app.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Mosquitto(tmp_path)
-    b.start()
-    yield b
-    b.stop()
 
 
 @pytest.fixture
@@ -39,15 +30,15 @@ def window(qtbot, small_district):
     gc.collect()
 
 
-def test_a_published_alarm_colours_its_room_and_tower(qtbot, window, broker) -> None:
-    window.start_live(broker.url)
+def test_a_published_alarm_colours_its_room_and_tower(qtbot, window, mosquitto) -> None:
+    window.start_live(mosquitto.url)
     live = window.live
     qtbot.waitUntil(lambda: live.connection == "connected", timeout=10_000)
     devices = window.devices.devices
     row = int(np.flatnonzero(devices["device_id"].str.startswith("T02-4F-A03-smoke").to_numpy())[0])
     device_id = str(devices["device_id"].iat[row])
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    pub.connect("127.0.0.1", broker.port)
+    pub.connect("127.0.0.1", mosquitto.port)
     pub.loop_start()
     try:
         with qtbot.waitSignal(window.telemetry_drawn, timeout=15_000):

@@ -17,7 +17,13 @@ ORDER_STATES = ("dispatched", "en_route", "on_scene", "done", "escalated", "clos
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
-def _rows(text: str, source: str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV file with # comments, each with its line number; errors name the file and line."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(source, f"cannot be read ({exc.strerror})") from None
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
     if not lines:
         raise InputError(source, "empty file")
@@ -42,12 +48,8 @@ class Responsibility:
 def read_matrix(path: Path | None = None) -> dict[str, Responsibility]:
     """Read the responsibility matrix; errors name the file and line."""
     path = path or RESOURCES / "responsibility.csv"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot be read ({exc.strerror})") from None
     matrix: dict[str, Responsibility] = {}
-    for line, row in _rows(text, str(path), ("match", "party", "deadline_min", "auto", "escalate_to")):
+    for line, row in _rows(path, ("match", "party", "deadline_min", "auto", "escalate_to")):
         where = f"{path}:{line}"
         if row["party"] not in PARTIES or row["escalate_to"] not in PARTIES:
             raise InputError(where, f"unknown party {row['party']!r} or {row['escalate_to']!r}; "
@@ -79,12 +81,8 @@ class Unit:
 def read_units(path: Path | None = None) -> dict[str, Unit]:
     """Read the units file; errors name the file and line."""
     path = path or RESOURCES / "units.csv"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot be read ({exc.strerror})") from None
     units: dict[str, Unit] = {}
-    for line, row in _rows(text, str(path), ("unit", "party", "name")):
+    for line, row in _rows(path, ("unit", "party", "name")):
         if row["party"] not in PARTIES:
             raise InputError(f"{path}:{line}", f"unknown party {row['party']!r}")
         units[row["unit"]] = Unit(row["unit"], row["party"], row["name"])
