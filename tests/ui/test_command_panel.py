@@ -141,6 +141,9 @@ def test_two_consoles_on_one_serve_share_the_alarm_list(qtbot, small_district, m
         qtbot.mouseClick(wall.alarm_dock.ack_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: desk.alarm_dock.alarms[alarm_id]["state"] == "ack_active", timeout=10_000)
         assert desk.alarm_dock.alarms[alarm_id]["ack_by"] == "op-wall"
+        # the engine's KPIs reach the remote consoles too (retained kpi/summary)
+        qtbot.waitUntil(lambda: "time to acknowledge" in desk.dispatch_dock.kpi_label.text()
+                        and "— s" not in desk.dispatch_dock.kpi_label.text().split("to dispatch")[0], timeout=10_000)
     finally:
         field.stop()
         serve.terminate()

@@ -55,6 +55,8 @@ class AlarmService:
         self.pending: list[PendingCommand] = []
         self.raised_times: list[float] = []
         self.action_errors: list[str] = []
+        self._kpi_published = 0.0
+        self._kpi_dirty = True
 
     # -- publishing ---------------------------------------------------------------------------------
     def _publish(self, topic: str, payload: dict | None, retain: bool = True) -> None:
@@ -107,6 +109,11 @@ class AlarmService:
                 changed[alarm.id] = alarm
         for alarm in changed.values():
             self._publish_alarm(alarm)
+        self._kpi_dirty |= bool(changed) or bool(result.actions)
+        if self._kpi_dirty and now - self._kpi_published >= 2.0:  # retained, for every console
+            self._publish("kpi/summary", {**self.kpis(now), "ts": now, "flood": self.alarms.flood(now),
+                                          "rate_per_10min": self.alarms.rate_per_10min(now)})
+            self._kpi_published, self._kpi_dirty = now, False
         return list(changed.values())
 
     def _event(self, event: dict, now: float) -> Alarm | None:

@@ -31,6 +31,7 @@ class StepResult:
     orders: list = field(default_factory=list)  # (order id, payload or None) from dispatch/
     actions: list = field(default_factory=list)  # (verb, body) from action/
     results: list = field(default_factory=list)  # (console, body) from action_result/
+    kpis: dict | None = None  # from kpi/summary
 
 
 class TelemetryEngine:
@@ -81,7 +82,7 @@ class TelemetryEngine:
         self._window = [(t, n) for t, n in self._window if applied - t <= 5.0]
         return StepResult(len(drained.rows), device_state, element_state, rolled, latency, drained.events,
                           np.unique(drained.ts), drained.alarms, drained.orders, drained.actions,
-                          drained.results)
+                          drained.results, drained.kpis)
 
     def readings_per_s(self) -> float:
         """Readings applied per second over the last 5 s."""

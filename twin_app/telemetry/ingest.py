@@ -38,6 +38,7 @@ class Drained:
     orders: list[tuple[str, dict | None]] = field(default_factory=list)  # retained dispatch/
     actions: list[tuple[str, dict]] = field(default_factory=list)  # operator actions (verb, body)
     results: list[tuple[str, dict]] = field(default_factory=list)  # action results (console, body)
+    kpis: dict | None = None  # the engine's latest KPI summary
     messages: int = 0
 
 
@@ -95,6 +96,11 @@ class Ingest:
                     return  # other components' topics
                 raise PayloadError("unknown_topic", "expected {root}/{kind}/{name}")
             channel, name = parts
+            if channel == "kpi":
+                body = json.loads(payload) if payload else None
+                if isinstance(body, dict):
+                    self._queue(("kpi", name, body))
+                return
             if channel in ("alarm", "dispatch"):
                 body = None
                 if payload:
@@ -182,6 +188,8 @@ class Ingest:
                 out.orders.append((item[1], item[2]))
             elif item[0] == "action_result":
                 out.results.append((item[1], item[2]))
+            elif item[0] == "kpi":
+                out.kpis = item[2]
             else:
                 out.actions.append((item[1], item[2]))
         if rows:

@@ -173,7 +173,7 @@ class LiveTelemetry(QObject):
             client.loop_start()
             self.runner = SimulatorRunner(sim, client, root=url.root, rate=rate)
         self.url = parse_broker_url(broker_url)
-        channels = ("alarm", "dispatch", "action_result") + (("action",) if self.mode == "local" else ())
+        channels = ("alarm", "dispatch", "action_result", "kpi") + (("action",) if self.mode == "local" else ())
         self.engine = TelemetryEngine(index, self.url, notify=self.data_pending.emit, channels=channels)
         self.service = None
         if self.mode == "local":

@@ -390,8 +390,8 @@ class MainWindow(QMainWindow):
             unack += alarm["state"] in ("unack_active", "unack_rtn")
         self.alarm_label.setText(f"Alarms ◆◆ {counts['critical']} ◆ {counts['high']} ▲ {counts['medium']} "
                                  f"● {counts['low']} · {unack} unacknowledged")
-        if self.live is not None and self.live.service is not None:
-            self.dispatch_dock.show_kpis(self.live.service.kpis(now))
+        if result.kpis is not None:  # from whichever engine runs: this console's or a serve
+            self.dispatch_dock.show_kpis(result.kpis)
 
     def _refilter(self) -> None:
         if self.live is not None and self.live.last_result is not None:
