@@ -73,3 +73,20 @@ def test_mixed_stream_counts_each_kind_and_applies_the_rest(small_index) -> None
     assert ingest.errors["bad_json"] == 1 and ingest.errors["length_mismatch"] == 1
     assert ingest.errors["bad_values"] == 1 and ingest.errors["non_finite"] >= 1
     assert ingest.errors["unknown_topic"] == 2
+
+
+def test_control_channels_share_the_payload_checks(small_index) -> None:
+    from twin_app.telemetry.payloads import MAX_PAYLOAD_BYTES
+
+    ingest = Ingest(small_index)
+    huge = b'{"operator": "op", "pad": "' + b"x" * MAX_PAYLOAD_BYTES + b'"}'
+    ingest.handle(f"{ROOT}/action/ack", huge)
+    ingest.handle(f"{ROOT}/alarm/A1", huge)
+    ingest.handle(f"{ROOT}/kpi/summary", b"[1, 2]")
+    ingest.handle(f"{ROOT}/action_result/wall", b"{broken")
+    ingest.handle(f"{ROOT}/action/ack", b'"just a string"')
+    ingest.handle(f"{ROOT}/alarm/A2", b"")  # an empty retained payload: the alarm was removed
+    ingest.handle(f"{ROOT}/kpi/summary", b'{"mtta_s": 4.0}')
+    drained = ingest.drain()
+    assert ingest.errors == {"too_large": 2, "bad_shape": 1, "bad_json": 1, "bad_action": 1}
+    assert drained.alarms == [("A2", None)] and drained.kpis == {"mtta_s": 4.0}

@@ -163,3 +163,17 @@ def test_command_line_screenshot_of_the_default_district(tmp_path) -> None:
     # the 3D view is drawn (not black): sample its pixels
     colours = {image.pixelColor(x, y).name() for x in range(500, 1500, 50) for y in range(100, 800, 50)}
     assert len(colours) > 10
+
+
+def test_registry_devices_without_a_host_in_the_model_are_reported(qtbot, window, small_district, tmp_path) -> None:
+    import pandas as pd
+
+    devices = pd.read_parquet(small_district.registry_path)
+    devices.loc[:4, "host_global_id"] = "0000000000000000000000"  # five devices of another model
+    registry = tmp_path / "devices.parquet"
+    devices.to_parquet(registry)
+    with qtbot.waitSignal(window.model_ready, timeout=120_000):
+        window.start_loading(small_district.ifc_path, {}, registry=registry)
+    assert window.devices is not None and window.devices.n_devices == len(devices)  # nothing is dropped
+    assert window.devices.unknown_hosts == 5
+    assert "5 registry devices name a host_global_id that is not in this model" in window.statusBar().currentMessage()

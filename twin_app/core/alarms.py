@@ -137,7 +137,6 @@ class AlarmEngine:
         self.kinds = devices["kind"].astype(str).to_numpy()
         self.alarm_high = devices["alarm_high"].to_numpy(np.float64)
         self.alarm_low = devices["alarm_low"].to_numpy(np.float64)
-        self.has_limits = np.isfinite(self.alarm_high) | np.isfinite(self.alarm_low)
         self.deadband_hi = np.abs(self.alarm_high) * DEADBAND_FRACTION
         self.deadband_lo = np.abs(self.alarm_low) * DEADBAND_FRACTION
         self.on_delay = np.array([ON_DELAY_S.get(k, DEFAULT_ON_DELAY_S) for k in self.kinds])
@@ -179,18 +178,12 @@ class AlarmEngine:
             active[due] = True
             active[ending] = False
             pending[due] = np.nan
-            for row in np.flatnonzero(due):
-                changed.append(self._condition(int(row), name, True, now))
-            for row in np.flatnonzero(ending):
-                changed.append(self._condition(int(row), name, False, now))
+            changed += self._transitions(due, ending, name, now)
         # not updated for too long (on the kinds where silence is dangerous)
         if device_state is None:
             device_state = store.states(now)
         stale = self.stale_watch & (device_state == DeviceState.STALE)
-        for row in np.flatnonzero(stale & ~self.stale_active):
-            changed.append(self._condition(int(row), "stale", True, now))
-        for row in np.flatnonzero(~stale & self.stale_active):
-            changed.append(self._condition(int(row), "stale", False, now))
+        changed += self._transitions(stale & ~self.stale_active, ~stale & self.stale_active, "stale", now)
         self.stale_active = stale
         # rate of rise against a reference reading at least RATE_WINDOW_S old
         watched = np.isfinite(self.rate_limit) & reported
@@ -203,15 +196,17 @@ class AlarmEngine:
             rise = value - self._prev_value
             rising = window & (rise / span > self.rate_limit) & (rise > RATE_MIN_RISE * np.abs(self.alarm_high))
         calm = window & ~rising
-        for row in np.flatnonzero(rising & ~self.rate_active):
-            changed.append(self._condition(int(row), "rate_of_rise", True, now))
-        for row in np.flatnonzero(calm & self.rate_active):
-            changed.append(self._condition(int(row), "rate_of_rise", False, now))
+        changed += self._transitions(rising & ~self.rate_active, calm & self.rate_active, "rate_of_rise", now)
         self.rate_active = (self.rate_active & ~calm) | rising
         self._prev_value[window] = value[window]
         self._prev_ts[window] = store.ts[window]
         changed.extend(self._expire_shelving(now))
-        return [a for a in changed if a is not None]
+        return changed
+
+    def _transitions(self, starting: np.ndarray, ending: np.ndarray, condition: str, now: float) -> list[Alarm]:
+        """The alarms of the devices whose `condition` became active (`starting`) or returned (`ending`)."""
+        return ([self._condition(int(row), condition, True, now) for row in np.flatnonzero(starting)]
+                + [self._condition(int(row), condition, False, now) for row in np.flatnonzero(ending)])
 
     def _condition(self, row: int, condition: str, active: bool, now: float) -> Alarm:
         device_id = str(self.device_ids[row])
@@ -298,7 +293,8 @@ class AlarmEngine:
                 first = other
         return (first.group or first.id) if first is not None else alarm.id
 
-    def _get(self, alarm_id: str) -> Alarm:
+    def get(self, alarm_id: str) -> Alarm:
+        """The alarm with this id; `InputError` when there is none."""
         alarm = self.alarms.get(alarm_id)
         if alarm is None:
             raise InputError(f"alarm {alarm_id}", "no such alarm (it may have been removed)")
@@ -308,7 +304,7 @@ class AlarmEngine:
         """Acknowledge: unack_active -> ack_active, unack_rtn -> normal."""
         if not operator:
             raise InputError("acknowledge", "the operator's identity is required")
-        alarm = self._get(alarm_id)
+        alarm = self.get(alarm_id)
         if alarm.state == AlarmState.UNACK_ACTIVE:
             alarm.state = AlarmState.ACK_ACTIVE
         elif alarm.state == AlarmState.UNACK_RTN:
@@ -320,7 +316,7 @@ class AlarmEngine:
 
     def shelve(self, alarm_id: str, operator: str, reason: str, until: float, now: float) -> Alarm:
         """Shelve with a reason and an expiry (at most 8 hours); the alarm returns by itself when it expires."""
-        alarm = self._get(alarm_id)
+        alarm = self.get(alarm_id)
         if not reason.strip():
             raise InputError(f"alarm {alarm_id}", "shelving needs a reason")
         if not now < until <= now + MAX_SHELVE_S:
@@ -333,7 +329,7 @@ class AlarmEngine:
         return alarm
 
     def unshelve(self, alarm_id: str, now: float) -> Alarm:
-        alarm = self._get(alarm_id)
+        alarm = self.get(alarm_id)
         if alarm.state != AlarmState.SHELVED:
             raise InputError(f"alarm {alarm_id}", f"is not shelved (state {alarm.state.value})")
         self._return(alarm, now)
@@ -341,24 +337,22 @@ class AlarmEngine:
 
     def suppress(self, alarm_id: str, on: bool, now: float) -> Alarm:
         """Suppressed by design (a plant state makes the alarm meaningless) and back."""
-        alarm = self._get(alarm_id)
-        if on:
-            alarm.state = AlarmState.SUPPRESSED
-        elif alarm.state == AlarmState.SUPPRESSED:
-            self._return(alarm, now)
-        return alarm
+        return self._set_mode(alarm_id, AlarmState.SUPPRESSED, on, now)
 
     def out_of_service(self, alarm_id: str, on: bool, now: float) -> Alarm:
         """Take an alarm out of service (maintenance) and back."""
-        alarm = self._get(alarm_id)
+        return self._set_mode(alarm_id, AlarmState.OUT_OF_SERVICE, on, now)
+
+    def _set_mode(self, alarm_id: str, mode: AlarmState, on: bool, now: float) -> Alarm:
+        alarm = self.get(alarm_id)
         if on:
-            alarm.state = AlarmState.OUT_OF_SERVICE
-        elif alarm.state == AlarmState.OUT_OF_SERVICE:
+            alarm.state = mode
+        elif alarm.state == mode:
             self._return(alarm, now)
         return alarm
 
     def comment(self, alarm_id: str, operator: str, text: str, now: float) -> Alarm:
-        alarm = self._get(alarm_id)
+        alarm = self.get(alarm_id)
         if not text.strip():
             raise InputError(f"alarm {alarm_id}", "an empty comment")
         alarm.comments.append({"ts": now, "by": operator, "text": text.strip()[:2000]})
@@ -366,7 +360,7 @@ class AlarmEngine:
 
     def close_event(self, alarm_id: str, now: float) -> Alarm:
         """An event alarm's incident is over: its condition returns to normal."""
-        alarm = self._get(alarm_id)
+        alarm = self.get(alarm_id)
         self.set_condition(alarm, False, now)
         return alarm
 

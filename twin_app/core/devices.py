@@ -40,10 +40,6 @@ class DeviceIndex:
     def n_devices(self) -> int:
         return len(self.devices)
 
-    def counts_per_element(self) -> np.ndarray:
-        """Number of devices hosted by each element (not counting its children)."""
-        return np.diff(self._bounds).astype(np.int64)
-
     def rows_of(self, element: int) -> np.ndarray:
         """Registry row numbers of the devices hosted by `element`."""
         if not 0 <= element < self.model.n_elements:

@@ -12,8 +12,8 @@ from twin_app.core.alarms import Alarm
 from twin_app.core.errors import InputError
 
 PARTIES = ("fire_brigade", "police", "community_staff", "property_management", "maintenance", "supervisor")
-UNIT_STATES = ("available", "dispatched", "en_route", "on_scene", "cleared")
-ORDER_STATES = ("dispatched", "en_route", "on_scene", "done", "escalated", "closed", "cancelled")
+ACTIVE_ORDER = ("dispatched", "en_route", "on_scene")  # a unit is working on it; past its deadline it escalates
+OPEN_ORDER = (*ACTIVE_ORDER, "escalated")
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
@@ -146,8 +146,8 @@ class Dispatcher:
             raise InputError(f"unit {unit_id}", "no such unit")
         if unit.status != "available":
             raise InputError(f"unit {unit_id}", f"is busy ({unit.status} on order {unit.order}); choose another")
-        open_order = next((o for o in self.orders.values() if o.alarm_id == alarm.id
-                           and o.status in ("dispatched", "en_route", "on_scene", "escalated")), None)
+        open_order = next((o for o in self.orders.values() if o.alarm_id == alarm.id and o.status in OPEN_ORDER),
+                          None)
         if open_order is not None:
             raise InputError(f"alarm {alarm.id}", f"already has the open order {open_order.id}")
         rule = self.responsibility(alarm)
@@ -169,11 +169,16 @@ class Dispatcher:
     def note_ack(self, alarm: Alarm, now: float) -> None:
         self._log(alarm).setdefault("acknowledged", now)
 
-    def update(self, order_id: str, status: str, by: str, now: float, result: str | None = None) -> Order:
-        """A unit reports: en_route, on_scene, or done with its result."""
+    def get(self, order_id: str) -> Order:
+        """The order with this id; `InputError` when there is none."""
         order = self.orders.get(order_id)
         if order is None:
             raise InputError(f"order {order_id}", "no such order")
+        return order
+
+    def update(self, order_id: str, status: str, by: str, now: float, result: str | None = None) -> Order:
+        """A unit reports: en_route, on_scene, or done with its result."""
+        order = self.get(order_id)
         if status not in ("en_route", "on_scene", "done", "cancelled"):
             raise InputError(f"order {order_id}", f"unknown status {status!r}")
         if order.status in ("done", "closed", "cancelled"):
@@ -194,9 +199,7 @@ class Dispatcher:
 
     def close(self, order_id: str, operator: str, now: float) -> Order:
         """The operator closes a finished order (the incident)."""
-        order = self.orders.get(order_id)
-        if order is None:
-            raise InputError(f"order {order_id}", "no such order")
+        order = self.get(order_id)
         if order.status != "done":
             raise InputError(f"order {order_id}", f"cannot be closed while {order.status}")
         order.status = "closed"
@@ -207,7 +210,7 @@ class Dispatcher:
         """Escalate open orders past their deadline to the matrix's next party (once each)."""
         escalated = []
         for order in self.orders.values():
-            if order.status in ("dispatched", "en_route", "on_scene") and now > order.deadline_ts:
+            if order.status in ACTIVE_ORDER and now > order.deadline_ts:
                 rule = next((r for r in self.matrix.values() if r.party == order.party), self.matrix["*"])
                 order.status = "escalated"
                 order.escalated_to = rule.escalate_to
@@ -217,7 +220,7 @@ class Dispatcher:
 
     def open_orders(self, now: float) -> list[Order]:
         """Open orders, overdue first, then by deadline."""
-        live = [o for o in self.orders.values() if o.status in ("dispatched", "en_route", "on_scene", "escalated")]
+        live = [o for o in self.orders.values() if o.status in OPEN_ORDER]
         return sorted(live, key=lambda o: (o.deadline_ts > now, o.deadline_ts))
 
     def kpis(self, alarms_raised: list[float], now: float) -> dict:

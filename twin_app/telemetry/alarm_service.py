@@ -124,7 +124,7 @@ class AlarmService:
             row = int(self.index.rows_of_ids([str(event.get("device_id"))])[0])
             host = int(self.index.host_element[row]) if row >= 0 else -1
         if host < 0:
-            self.engine.ingest._error("unknown_event_source", f"{self.root}/event",
+            self.engine.ingest.count_error("unknown_event_source", f"{self.root}/event",
                                       f"event {event.get('id')} names no known device or element")
             return None
         return self.alarms.raise_event(event, host, str(model.global_id[host]), now)
@@ -206,7 +206,7 @@ class AlarmService:
             minutes = body.get("minutes")
             if isinstance(minutes, bool) or not isinstance(minutes, (int, float)):
                 raise InputError("shelve", "minutes must be a number")
-            before = engine._get(str(alarm_id)).state.value
+            before = engine.get(str(alarm_id)).state.value
             alarm = engine.shelve(str(alarm_id), operator, str(body.get("reason", "")), now + 60.0 * minutes, now)
             self._record(operator, "shelve", alarm.id, {"state": before},
                          {"state": alarm.state.value, "until": alarm.shelved_until, "reason": alarm.shelve_reason})
@@ -219,7 +219,7 @@ class AlarmService:
             on = body.get("on", True)
             if not isinstance(on, bool):
                 raise InputError(verb, "on must be true or false")
-            before = engine._get(str(alarm_id)).state.value
+            before = engine.get(str(alarm_id)).state.value
             method = engine.suppress if verb == "suppress" else engine.out_of_service
             alarm = method(str(alarm_id), on, now)
             self._record(operator, verb, alarm.id, {"state": before}, {"state": alarm.state.value})
@@ -229,9 +229,11 @@ class AlarmService:
             self._record(operator, "comment", alarm.id, None, {"text": alarm.comments[-1]["text"]})
             return [alarm]
         if verb == "dispatch":
-            alarm = engine._get(str(alarm_id))
-            unit = body.get("unit") or (self.dispatcher.propose(alarm)[1].id
-                                        if self.dispatcher.propose(alarm)[1] else None)
+            alarm = engine.get(str(alarm_id))
+            unit = body.get("unit")
+            if not unit:
+                proposed = self.dispatcher.propose(alarm)[1]
+                unit = proposed.id if proposed is not None else None
             if unit is None:
                 raise InputError(f"alarm {alarm_id}", "no unit of the responsible party is available")
             order = self.dispatcher.dispatch(alarm, str(unit), operator, now)
@@ -240,7 +242,7 @@ class AlarmService:
             return [alarm]
         if verb == "unit_status":
             order_id = str(body.get("order_id"))
-            before = self.dispatcher.orders[order_id].status if order_id in self.dispatcher.orders else None
+            before = self.dispatcher.get(order_id).status
             order = self.dispatcher.update(order_id, str(body.get("status")), operator, now, body.get("result"))
             self._record(operator, "unit_status", order.id, {"status": before}, order.to_json())
             self._publish_order(order)

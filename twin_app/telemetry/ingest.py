@@ -7,7 +7,6 @@ input is counted per kind, logged once per kind with its topic, and dropped.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -18,7 +17,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin_app.core.devices import DeviceIndex
-from twin_app.telemetry.payloads import PayloadError, decode_batch, decode_event, decode_point, decode_status
+from twin_app.telemetry.payloads import (
+    PayloadError,
+    decode_batch,
+    decode_event,
+    decode_object,
+    decode_point,
+    decode_status,
+)
 
 DEFAULT_ROOT = "mumianling/v1"
 log = logging.getLogger("twin_app.telemetry")
@@ -68,7 +74,8 @@ class Ingest:
         # a gateway sends the same id list every time: its rows are looked up once
         self._rows_cache: dict[str, tuple[list[str], np.ndarray]] = {}
 
-    def _error(self, kind: str, topic: str, message: str) -> None:
+    def count_error(self, kind: str, topic: str, message: str) -> None:
+        """Count a dropped input by kind; the first of each kind is logged with its topic."""
         with self._lock:
             self.errors[kind] = self.errors.get(kind, 0) + 1
             first = kind not in self._logged
@@ -96,28 +103,19 @@ class Ingest:
                     return  # other components' topics
                 raise PayloadError("unknown_topic", "expected {root}/{kind}/{name}")
             channel, name = parts
-            if channel == "kpi":
-                body = json.loads(payload) if payload else None
-                if isinstance(body, dict):
-                    self._queue(("kpi", name, body))
-                return
             if channel in ("alarm", "dispatch"):
-                body = None
+                body = None  # an empty retained payload removes the alarm or order
                 if payload:
-                    body = json.loads(payload)
-                    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+                    body = decode_object(payload, what=f"{channel} payload")
+                    if not isinstance(body.get("id"), str):
                         raise PayloadError("bad_shape", f"{channel} payload must be an object with an id")
                 self._queue((channel, name, body))
                 return
-            if channel == "action_result":
-                body = json.loads(payload) if payload else None
-                if isinstance(body, dict):
-                    self._queue(("action_result", name, body))
+            if channel in ("kpi", "action_result"):
+                self._queue((channel, name, decode_object(payload, what=f"{channel} payload")))
                 return
             if channel == "action":
-                body = json.loads(payload) if payload else None
-                if not isinstance(body, dict):
-                    raise PayloadError("bad_action", "an action must be a JSON object")
+                body = decode_object(payload, "bad_action", "an action")
                 if not isinstance(body.get("operator"), str) or not body["operator"].strip():
                     raise PayloadError("bad_action", "an action needs the operator's identity")
                 self._queue(("action", name, body))
@@ -134,10 +132,10 @@ class Ingest:
                 unknown = int((rows < 0).sum())
                 bad_values = int((~np.isfinite(batch.values) & (rows >= 0)).sum())
                 if unknown:
-                    self._error("unknown_device", topic, f"{unknown} unknown device id(s), e.g. "
+                    self.count_error("unknown_device", topic, f"{unknown} unknown device id(s), e.g. "
                                                          f"{batch.ids[int(np.flatnonzero(rows < 0)[0])][:60]!r}")
                 if bad_values:
-                    self._error("non_finite", topic, f"{bad_values} value(s) not finite")
+                    self.count_error("non_finite", topic, f"{bad_values} value(s) not finite")
                 self.dropped_readings += unknown + bad_values
                 if good.any():
                     kept = rows[good]
@@ -157,11 +155,9 @@ class Ingest:
             else:
                 raise PayloadError("unknown_topic", f"unknown channel {channel!r}")
         except PayloadError as exc:
-            self._error(exc.kind, topic, str(exc))
-        except ValueError as exc:  # JSON of the alarm, dispatch and action channels
-            self._error("bad_json", topic, f"not JSON ({str(exc)[:80]})")
+            self.count_error(exc.kind, topic, str(exc))
         except Exception as exc:  # never let a message stop ingest
-            self._error("internal", topic, f"{type(exc).__name__}: {exc}")
+            self.count_error("internal", topic, f"{type(exc).__name__}: {exc}")
 
     def drain(self) -> Drained:
         """Take everything queued so far (called from the consuming thread)."""

@@ -48,6 +48,14 @@ def _json(payload: bytes) -> object:
         raise PayloadError("bad_json", f"not JSON ({exc.__class__.__name__}: {str(exc)[:80]})") from None
 
 
+def decode_object(payload: bytes, kind: str = "bad_shape", what: str = "payload") -> dict:
+    """A JSON object (size-limited like every payload); `kind` counts a valid JSON that is not an object."""
+    data = _json(payload)
+    if not isinstance(data, dict):
+        raise PayloadError(kind, f"{what} must be a JSON object")
+    return data
+
+
 def _timestamp(value: object, now: float) -> float:
     if value is None:
         return now

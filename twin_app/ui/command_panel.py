@@ -32,6 +32,25 @@ STANDING = ("unack_active", "ack_active", "unack_rtn")
 OPEN_ORDERS = ("dispatched", "en_route", "on_scene", "escalated", "done")
 
 
+def _table(columns: tuple[str, ...], parent: QWidget) -> QTableWidget:
+    """A read-only table of whole-row selection with these column headers."""
+    table = QTableWidget(0, len(columns), parent)
+    table.setHorizontalHeaderLabels(columns)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def apply_retained(store: dict[str, dict], changes: list[tuple[str, dict | None]]) -> None:
+    """Apply retained-topic updates to `store`: a payload replaces, None (an empty payload) removes."""
+    for key, payload in changes:
+        if payload is None:
+            store.pop(key, None)
+        else:
+            store[key] = payload
+
+
 def _item(text: str, bold: bool = False, colour: str | None = None, data: object = None) -> QTableWidgetItem:
     item = QTableWidgetItem(text)
     item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
@@ -69,12 +88,8 @@ class AlarmDock(QDockWidget):
         self.filter_box.setClearButtonEnabled(True)
         self.filter_box.textChanged.connect(lambda _: self.redraw())
         layout.addWidget(self.filter_box)
-        self.table = QTableWidget(0, len(self.COLUMNS), body)
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table = _table(self.COLUMNS, body)
         self.table.setSortingEnabled(True)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._selected)
         self.table.setColumnWidth(1, 120)
         self.table.setColumnWidth(3, 360)
@@ -96,11 +111,7 @@ class AlarmDock(QDockWidget):
 
     def update_alarms(self, changes: list[tuple[str, dict | None]]) -> None:
         """Apply retained alarm updates (None removes) and redraw."""
-        for alarm_id, payload in changes:
-            if payload is None:
-                self.alarms.pop(alarm_id, None)
-            else:
-                self.alarms[alarm_id] = payload
+        apply_retained(self.alarms, changes)
         self.redraw()
 
     def standing(self, filtered: bool = False) -> list[dict]:
@@ -209,11 +220,7 @@ class DispatchDock(QDockWidget):
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.table = QTableWidget(0, len(self.COLUMNS), body)
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = _table(self.COLUMNS, body)
         layout.addWidget(self.table)
         buttons = QHBoxLayout()
         for label, status in (("En route", "en_route"), ("On scene", "on_scene"), ("Done…", "done")):
@@ -235,11 +242,8 @@ class DispatchDock(QDockWidget):
         self._tick.start()
 
     def update_orders(self, changes: list[tuple[str, dict | None]]) -> None:
-        for order_id, payload in changes:
-            if payload is None:
-                self.orders.pop(order_id, None)
-            else:
-                self.orders[order_id] = payload
+        """Apply retained order updates (None removes) and redraw."""
+        apply_retained(self.orders, changes)
         self.redraw()
 
     def open_orders(self) -> list[dict]:

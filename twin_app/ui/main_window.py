@@ -272,6 +272,10 @@ class MainWindow(QMainWindow):
         self.devices = devices
         if devices is not None:
             self.model_label.setText(self.model_label.text() + f" · {devices.n_devices:,} devices")
+            if devices.unknown_hosts:
+                self.statusBar().showMessage(
+                    f"{devices.unknown_hosts:,} registry devices name a host_global_id that is not in this model: "
+                    "they are kept but shown nowhere", 20000)
         if registry_problem:
             self.warn("Device registry", f"{registry_problem}\nThe model is shown without devices.")
         self.progress_bar.hide()
