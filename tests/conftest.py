@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import socket
@@ -25,6 +26,7 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = _CACHE_ROOT or tmp_path_factory.mktemp("cache")
     previous = os.environ.get("TWIN_APP_CACHE_DIR")
     os.environ["TWIN_APP_CACHE_DIR"] = str(folder)
+    os.environ["TWIN_APP_DATA_DIR"] = str(folder / "data")  # nor the user's data folder
     yield folder
     if previous is None:
         os.environ.pop("TWIN_APP_CACHE_DIR", None)
@@ -67,10 +69,20 @@ def small_index(small_district, small_model):
 class Mosquitto:
     """A mosquitto process that can be stopped and started again on the same port."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, persistence: bool = False) -> None:
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
+        if persistence:
+            # Retained messages, sessions and their queues survive stop() and start() (written every second and
+            # on SIGTERM). Run as the current user so that the database can live in pytest's private tmp folder.
+            self.data = folder / "mosquitto-data"
+            self.data.mkdir(exist_ok=True)
+            lines += ["persistence true", f"persistence_location {self.data}/", "autosave_interval 1",
+                      f"user {getpass.getuser()}"]
+        else:
+            lines.append("persistence false")
+        self.config.write_text("\n".join(lines) + "\n")
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -105,6 +117,32 @@ def mosquitto(tmp_path):
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def persistent_mosquitto(tmp_path):
+    """A mosquitto with `persistence true`: stop() and start() keep the port, retained messages and sessions."""
+    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+        pytest.fail("mosquitto is not installed: run packaging/dev.sh setup")
+    broker = Mosquitto(tmp_path, persistence=True)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # also listed in pyproject's markers; registered here too so that --strict-markers accepts it either way
+    config.addinivalue_line("markers", "drill: long fault drills, run with pytest -m drill")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long fault drills run only when asked for (`pytest -m drill`, or any -m expression naming them)."""
+    if "drill" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="long fault drill: run with pytest -m drill")
+    for item in items:
+        if item.get_closest_marker("drill") is not None:
+            item.add_marker(skip)
 
 
 SAMPLES = {

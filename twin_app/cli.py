@@ -111,55 +111,60 @@ def _district_registry(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
     import signal
     import time
 
     from twin_app.bim.loader import load_model
     from twin_app.core.devices import DeviceIndex
     from twin_app.core.registry import read_registry
-    from twin_app.telemetry.engine import TelemetryEngine
     from twin_app.telemetry.mqtt import parse_broker_url
+    from twin_app.telemetry.runtime import build_runtime, data_dir
 
+    logging.basicConfig(level=logging.WARNING, format="serve: %(levelname)s %(name)s: %(message)s")
+    folder = args.data_dir or data_dir()
     try:
         url = parse_broker_url(args.broker)
         ifc, registry = _district_registry(args)
         model = load_model(ifc).model
         index = DeviceIndex(read_registry(registry), model)
+        runtime = build_runtime(index, url, rules=True, folder=folder, console="serve", client_id=args.client_id)
     except InputError as exc:
         return _fail(str(exc))
-    from twin_app.bim.loader import cache_dir
-    from twin_app.core.audit import AuditLog
-    from twin_app.telemetry.alarm_service import AlarmService
-
-    engine = TelemetryEngine(index, url, channels=("action",))
-    engine.client.on_state = lambda state: print(f"serve: broker {url.display}: {state}", file=sys.stderr, flush=True)
-    audit = AuditLog(args.audit or cache_dir() / "audit.sqlite", console="serve")
-    service = AlarmService(engine, audit)
+    engine, link = runtime.engine, runtime.link
+    assert link is not None
+    link.on_state = lambda state: print(f"serve: broker {url.display}: {state}", file=sys.stderr, flush=True)
+    print(f"serve: data folder {folder}, client id {args.client_id or engine.client_id}, restored {engine.restored}",
+          file=sys.stderr, flush=True)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
-    engine.start()
+    runtime.start()
     started = time.monotonic()
     last_report = 0.0
     try:
         while not stop["now"]:
             time.sleep(0.1)
-            result = engine.step()
-            service.step(result)
+            try:
+                result = runtime.step()
+            except Exception:  # the engine guards each message; this is the last line, the loop goes on
+                engine.count_error("internal", "step", "an engine step failed")
+                logging.getLogger("twin_app.engine").exception("serve: engine step failed")
+                continue
             now = time.monotonic()
             if now - last_report >= args.report_every:
                 last_report = now
-                standing = service.alarms.standing()
-                print(json.dumps({"t": round(now - started, 1), "broker": engine.client.state,
-                                  **engine.summary(result), "alarms": service.alarms.counts(),
-                                  "standing": [a.id for a in standing[:20]],
-                                  "flood": service.alarms.flood(time.time()),
-                                  "open_orders": [o.id for o in service.dispatcher.open_orders(time.time())],
-                                  "kpis": service.kpis(time.time())}), flush=True)
+                standing = engine.alarms.standing()
+                print(json.dumps({"t": round(now - started, 1), **runtime.summary(result),
+                                  "alarms": engine.alarms.counts(), "standing": [a.id for a in standing[:20]],
+                                  "flood": engine.alarms.flood(time.time()),
+                                  "open_orders": [o.id for o in engine.dispatcher.open_orders(time.time())],
+                                  "kpis": engine.kpis(time.time())}), flush=True)
             if args.duration is not None and now - started >= args.duration:
                 break
     finally:
-        engine.stop()
+        runtime.stop()
+    print(f"serve: stopped after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
     return 0
 
 
@@ -263,7 +268,10 @@ def _subparser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--duration", type=float, help="stop after this many seconds")
         if name == "serve":
             p.add_argument("--report-every", type=float, default=5.0, help="seconds between summary lines")
-            p.add_argument("--audit", type=Path, help="audit log (SQLite; default: audit.sqlite in the cache)")
+            p.add_argument("--data-dir", type=Path,
+                           help="folder of the engine's durable state (alarms, orders, commands, audit); default: "
+                                "$TWIN_APP_DATA_DIR or the user's data folder")
+            p.add_argument("--client-id", help="MQTT client id of the engine (default: fixed per data folder)")
         else:
             p.add_argument("--scenario", default="none", choices=SCENARIOS, help="incident to inject")
             p.add_argument("--scenario-after", type=float, default=0.0, help="seconds before the incident starts")

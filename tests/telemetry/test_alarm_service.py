@@ -1,4 +1,4 @@
-"""The alarm service through a real mosquitto: linked commands, retained alarms, operator actions, audit."""
+"""The engine through a real mosquitto: linked commands, retained alarms, operator actions, audit."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from tests.telemetry.conftest import wait_for
-from twin_app.core.audit import AuditLog
-from twin_app.telemetry.alarm_service import AlarmService
-from twin_app.telemetry.engine import TelemetryEngine
 from twin_app.telemetry.mqtt import parse_broker_url
+from twin_app.telemetry.runtime import Runtime, build_runtime
 
 ROOT = "mumianling/v1"
 
@@ -39,6 +37,7 @@ class Watcher:
             self.messages[message.topic] = body
 
     def action(self, verb: str, **body) -> None:
+        body.setdefault("request", f"r-{time.time_ns()}")
         self.client.publish(f"{ROOT}/action/{verb}", json.dumps(body), qos=1)
 
     def stop(self) -> None:
@@ -47,34 +46,30 @@ class Watcher:
 
 @pytest.fixture
 def service(small_index, mosquitto, tmp_path):
-    engine = TelemetryEngine(small_index, parse_broker_url(mosquitto.url), channels=("action",))
-    engine.start()
-    assert wait_for(lambda: engine.client.state == "connected")
-    svc = AlarmService(engine, AuditLog(tmp_path / "audit.sqlite", console="test"))
-    yield svc
-    engine.stop()
-    svc.audit.close()
+    runtime = build_runtime(small_index, parse_broker_url(mosquitto.url), folder=tmp_path / "engine", console="test")
+    runtime.start()
+    assert wait_for(lambda: runtime.link.state == "connected")
+    yield runtime
+    runtime.stop()
 
 
-def _pump(service: AlarmService):
-    def step() -> None:
-        service.step(service.engine.step())
-    return step
+def _pump(service: Runtime):
+    return service.step
 
 
 def test_co_alarm_fans_on_ack_dispatch_and_close(service, mosquitto) -> None:
     watcher = Watcher(mosquitto.port)
     try:
-        index = service.index
+        index = service.engine.index
         d = index.devices
         co = np.flatnonzero(d["device_id"].str.startswith("T02-B1-GZB-CO1-co").to_numpy())[0]
         device_id = str(d["device_id"].iat[co])
         pub = watcher.client
         for _ in range(8):  # CO at 80 ppm for longer than the 5 s on-delay
             pub.publish(f"{ROOT}/point/{device_id}", json.dumps({"ts": time.time(), "value": 80.0}))
-            service.step(service.engine.step())
+            service.step()
             time.sleep(0.8)
-        alarm_id = f"{device_id}:hi"
+        alarm_id = f"{device_id}:hi:1"
         topic = f"{ROOT}/alarm/{alarm_id}"
         assert wait_for(lambda: topic in watcher.messages, step=_pump(service))
         alarm = watcher.messages[topic]
@@ -101,9 +96,9 @@ def test_co_alarm_fans_on_ack_dispatch_and_close(service, mosquitto) -> None:
         assert wait_for(lambda: watcher.messages[order_topic]["status"] == "done", step=_pump(service))
         watcher.action("close", operator="op-zhang", order_id=order["id"])
         assert wait_for(lambda: watcher.messages[order_topic]["status"] == "closed", step=_pump(service))
-        kpis = service.kpis(time.time())
+        kpis = service.engine.kpis(time.time())
         assert kpis["handled"] == 1 and kpis["within_deadline"] == 1.0 and kpis["mtta_s"] is not None
-        actions = [(e["operator"], e["action"]) for e in service.audit.entries()]
+        actions = [(e["operator"], e["action"]) for e in service.engine.audit.entries()]
         for step in (("system", "cmd:on"), ("op-zhang", "ack"), ("op-zhang", "dispatch"), ("PM-1", "unit_status"),
                      ("op-zhang", "close")):
             assert step in actions, (step, actions)
@@ -118,17 +113,30 @@ def test_bad_operator_input_is_refused_and_changes_nothing(service, mosquitto) -
         watcher.action("dispatch", operator="op-li", alarm_id="NO-SUCH-ALARM:hi", unit="PM-1", console="wall-2")
         watcher.action("fly", operator="op-li", console="wall-2")
         watcher.client.publish(f"{ROOT}/action/ack", b"{not json")
-        watcher.client.publish(f"{ROOT}/action/ack", json.dumps({"alarm_id": "x"}))  # no operator identity
-        assert wait_for(lambda: len(service.action_errors) >= 3, step=_pump(service))
+        watcher.action("ack", alarm_id="x")  # no operator identity
+        watcher.client.publish(f"{ROOT}/action/ack", json.dumps({"alarm_id": "x", "operator": "op-li"}))  # no request
+        assert wait_for(lambda: len(service.engine.action_errors) >= 5, step=_pump(service))
         result_topic = f"{ROOT}/action_result/wall-2"
         assert wait_for(lambda: result_topic in watcher.messages)
         assert watcher.messages[result_topic]["ok"] is False
-        assert any("no such alarm" in m for m in service.action_errors)
-        assert any("unknown action" in m for m in service.action_errors)
-        assert service.engine.ingest.errors.get("bad_json", 0) >= 1
-        assert service.engine.ingest.errors.get("bad_action", 0) >= 1
-        assert service.dispatcher.orders == {}
-        refused = [e for e in service.audit.entries() if e["outcome"].startswith("refused")]
-        assert len(refused) >= 3 and all(e["operator"] == "op-li" for e in refused)
+        assert any("no such alarm" in m for m in service.engine.action_errors)
+        assert any("unknown action" in m for m in service.engine.action_errors)
+        assert service.ingest.errors.get("bad_json", 0) >= 1
+        assert any("operator" in m for m in service.engine.action_errors)
+        assert any("request id" in m for m in service.engine.action_errors)
+        assert service.engine.dispatcher.orders == {}
+        refused = [e for e in service.engine.audit.entries() if e["outcome"].startswith("refused")]
+        assert [e["operator"] for e in refused] == ["op-li", "op-li", "op-li", "?", "?"]  # no identity: "?"
     finally:
         watcher.stop()
+
+
+def test_a_second_engine_on_the_same_folder_is_refused(small_index, tmp_path) -> None:
+    from twin_app.core.errors import InputError
+
+    first = build_runtime(small_index, None, folder=tmp_path)
+    try:
+        with pytest.raises(InputError, match="another engine already runs"):
+            build_runtime(small_index, None, folder=tmp_path)
+    finally:
+        first.stop()

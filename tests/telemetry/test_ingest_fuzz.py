@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from twin_app.core.inbox import Inbox
 from twin_app.telemetry.ingest import Ingest
 
 ROOT = "mumianling/v1"
@@ -25,10 +26,10 @@ topics = st.sampled_from(["telemetry/T01-3F", "point/{id}", "status/T01-3F", "ev
 @given(topic=topics, body=st.one_of(json_values.map(lambda v: json.dumps(v, allow_nan=True).encode()),
                                     st.binary(max_size=64)))
 def test_any_payload_is_handled_without_raising(small_index, topic: str, body: bytes) -> None:
-    ingest = Ingest(small_index)
+    ingest = Ingest(small_index, Inbox())
     device_id = str(small_index.devices["device_id"].iat[0])
     ingest.handle(f"{ROOT}/{topic.format(id=device_id)}", body, now=1_700_000_000.0)
-    drained = ingest.drain()
+    drained = ingest.inbox.drain()
     assert len(drained.rows) == len(drained.values) == len(drained.ts)
     assert np.isfinite(drained.values).all()
     assert (drained.rows >= 0).all() and (drained.rows < small_index.n_devices).all()
@@ -40,11 +41,11 @@ def test_any_payload_is_handled_without_raising(small_index, topic: str, body: b
        unknown=st.lists(st.text(min_size=1, max_size=10), max_size=5))
 def test_a_batch_keeps_its_good_readings(small_index, values, unknown) -> None:
     ids = list(small_index.devices["device_id"].iloc[:len(values)].astype(str))
-    ingest = Ingest(small_index)
+    ingest = Ingest(small_index, Inbox())
     payload = {"ts": 1_700_000_000.0, "ids": ids + [f"?{u}" for u in unknown],
                "values": values + [1.0] * len(unknown)}
     ingest.handle(f"{ROOT}/telemetry/T01-3F", json.dumps(payload, allow_nan=True).encode(), now=1.0)
-    drained = ingest.drain()
+    drained = ingest.inbox.drain()
     good = [i for i, v in enumerate(values)
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
     assert sorted(drained.rows.tolist()) == sorted(small_index.rows_of_ids([ids[i] for i in good]).tolist())
@@ -53,7 +54,7 @@ def test_a_batch_keeps_its_good_readings(small_index, values, unknown) -> None:
 
 
 def test_mixed_stream_counts_each_kind_and_applies_the_rest(small_index) -> None:
-    ingest = Ingest(small_index)
+    ingest = Ingest(small_index, Inbox())
     ids = list(small_index.devices["device_id"].iloc[:3].astype(str))
     messages = [
         ("telemetry/T01-3F", b"\xff\xfe not utf8"),
@@ -67,7 +68,7 @@ def test_mixed_stream_counts_each_kind_and_applies_the_rest(small_index) -> None
     for topic, body in messages:
         ingest.handle(f"{ROOT}/{topic}", body, now=10.0)
     ingest.handle("other/root/telemetry/x", b"{}")
-    drained = ingest.drain()
+    drained = ingest.inbox.drain()
     assert drained.rows.tolist() == small_index.rows_of_ids(ids).tolist()
     assert drained.status == [("T01-3F", False)]
     assert ingest.errors["bad_json"] == 1 and ingest.errors["length_mismatch"] == 1
@@ -78,7 +79,7 @@ def test_mixed_stream_counts_each_kind_and_applies_the_rest(small_index) -> None
 def test_control_channels_share_the_payload_checks(small_index) -> None:
     from twin_app.telemetry.payloads import MAX_PAYLOAD_BYTES
 
-    ingest = Ingest(small_index)
+    ingest = Ingest(small_index, Inbox())
     huge = b'{"operator": "op", "pad": "' + b"x" * MAX_PAYLOAD_BYTES + b'"}'
     ingest.handle(f"{ROOT}/action/ack", huge)
     ingest.handle(f"{ROOT}/alarm/A1", huge)
@@ -87,6 +88,6 @@ def test_control_channels_share_the_payload_checks(small_index) -> None:
     ingest.handle(f"{ROOT}/action/ack", b'"just a string"')
     ingest.handle(f"{ROOT}/alarm/A2", b"")  # an empty retained payload: the alarm was removed
     ingest.handle(f"{ROOT}/kpi/summary", b'{"mtta_s": 4.0}')
-    drained = ingest.drain()
+    drained = ingest.inbox.drain()
     assert ingest.errors == {"too_large": 2, "bad_shape": 1, "bad_json": 1, "bad_action": 1}
     assert drained.alarms == [("A2", None)] and drained.kpis == {"mtta_s": 4.0}

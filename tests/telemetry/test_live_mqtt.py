@@ -10,8 +10,8 @@ import paho.mqtt.client as mqtt
 
 from tests.telemetry.conftest import wait_for
 from twin_app.core.state import DeviceState
-from twin_app.telemetry.engine import TelemetryEngine
 from twin_app.telemetry.mqtt import parse_broker_url
+from twin_app.telemetry.runtime import Runtime, build_runtime
 
 ROOT = "mumianling/v1"
 
@@ -25,10 +25,10 @@ def _publisher(broker, client_id: str = "test-publisher", will: tuple[str, str] 
     return client
 
 
-def _engine(small_index, broker) -> TelemetryEngine:
-    engine = TelemetryEngine(small_index, parse_broker_url(broker.url))
+def _engine(small_index, broker) -> Runtime:
+    engine = build_runtime(small_index, parse_broker_url(broker.url), rules=False)
     engine.start()
-    assert wait_for(lambda: engine.client.state == "connected"), engine.client.state
+    assert wait_for(lambda: engine.link.state == "connected"), engine.link.state
     return engine
 
 
@@ -53,9 +53,9 @@ def test_batch_and_point_colour_the_right_elements(small_index, mosquitto) -> No
         def step() -> None:
             result["r"] = engine.step()
 
-        assert wait_for(lambda: engine.store.readings >= 3, step=step)
+        assert wait_for(lambda: engine.engine.store.readings >= 3, step=step)
         r = result["r"]
-        assert engine.store.value[co_row] == 75.0 and engine.store.value[hum_row] == 95.0
+        assert engine.engine.store.value[co_row] == 75.0 and engine.engine.store.value[hum_row] == 95.0
         assert r.device_state[co_row] == DeviceState.ALARM
         assert r.device_state[temp_row] == DeviceState.NORMAL
         assert r.device_state[hum_row] == DeviceState.ALARM  # 95 %RH >= 90
@@ -83,7 +83,7 @@ def test_gateway_last_will_turns_its_devices_offline(small_index, mosquitto) -> 
         row, device_id = _device(small_index, "temperature", "T01-3F-A01")
         gateway.publish(f"{ROOT}/telemetry/T01-3F",
                         json.dumps({"ts": time.time(), "ids": [device_id], "values": [22.0]})).wait_for_publish(5)
-        assert wait_for(lambda: engine.store.readings >= 1, step=engine.step)
+        assert wait_for(lambda: engine.engine.store.readings >= 1, step=engine.step)
         assert engine.step().device_state[row] == DeviceState.NORMAL
         # the gateway dies without a clean disconnect: the broker publishes its Last Will
         gateway._sock.close()
@@ -109,15 +109,15 @@ def test_gateway_last_will_turns_its_devices_offline(small_index, mosquitto) -> 
 def test_reconnects_after_the_broker_restarts(small_index, mosquitto) -> None:
     engine = _engine(small_index, mosquitto)
     try:
-        assert engine.client.connects == 1
+        assert engine.link.connects == 1
         mosquitto.stop()
-        assert wait_for(lambda: engine.client.state.startswith("disconnected"), timeout=10)
+        assert wait_for(lambda: engine.link.state.startswith("disconnected"), timeout=10)
         mosquitto.start()
-        assert wait_for(lambda: engine.client.connects == 2, timeout=30), engine.client.state
+        assert wait_for(lambda: engine.link.connects == 2, timeout=30), engine.link.state
         pub = _publisher(mosquitto)
         row, device_id = _device(small_index, "co", "T02-B2-GZB-CO2")
         pub.publish(f"{ROOT}/point/{device_id}", json.dumps({"ts": time.time(), "value": 12.0}))
-        assert wait_for(lambda: engine.store.value[row] == 12.0, step=engine.step)
+        assert wait_for(lambda: engine.engine.store.value[row] == 12.0, step=engine.step)
         pub.loop_stop()
     finally:
         engine.stop()
@@ -142,7 +142,7 @@ def test_malformed_messages_are_counted_and_good_data_keeps_flowing(small_index,
         for topic, payload in bad:
             pub.publish(f"{ROOT}/{topic}", payload)
         pub.publish(f"{ROOT}/point/{device_id}", json.dumps({"ts": time.time(), "value": 44.0}))
-        assert wait_for(lambda: engine.store.value[row] == 44.0, step=engine.step, timeout=15)
+        assert wait_for(lambda: engine.engine.store.value[row] == 44.0, step=engine.step, timeout=15)
         errors = engine.ingest.errors
         for kind in ("bad_json", "length_mismatch", "bad_ts", "unknown_device", "non_finite", "bad_status",
                      "bad_event", "too_large"):

@@ -37,6 +37,7 @@ class Field:
         self.client.publish(f"{ROOT}/point/{device_id}", json.dumps({"ts": time.time(), "value": value}))
 
     def action(self, verb: str, **body) -> None:
+        body.setdefault("request", f"field-{time.time_ns()}")
         self.client.publish(f"{ROOT}/action/{verb}", json.dumps(body), qos=1)
 
     def stop(self) -> None:
@@ -59,7 +60,7 @@ def test_garage_co_drill(qtbot, small_district, mosquitto, tmp_path) -> None:
     field = Field(mosquitto.port)
     try:
         window.start_live(mosquitto.url, engine="local", operator="op-chen", console="wall-1",
-                          audit=tmp_path / "audit.sqlite")
+                          data_dir=tmp_path / "engine")
         live = window.live
         qtbot.waitUntil(lambda: live.connection == "connected", timeout=10_000)
         device_id = "T01-B1-GZA-CO2-co-1"
@@ -68,7 +69,7 @@ def test_garage_co_drill(qtbot, small_district, mosquitto, tmp_path) -> None:
             field.reading(device_id, 85.0)  # the garage CO builds up
             qtbot.wait(500)
         alarm = window.alarm_dock.standing()[0]
-        assert alarm["id"] == f"{device_id}:hi" and alarm["state"] == "unack_active"
+        assert alarm["id"] == f"{device_id}:hi:1" and alarm["state"] == "unack_active"
         # the engine turned the zone's exhaust fans on (seen by the field, not the console)
         qtbot.waitUntil(lambda: {t for t, b in field.commands if b["action"] == "on"} ==
                         {"T01-B1-GZA-FAN1-fan-1", "T01-B1-GZA-FAN2-fan-1"}, timeout=5000)
@@ -104,7 +105,7 @@ def test_garage_co_drill(qtbot, small_district, mosquitto, tmp_path) -> None:
                      result="exhaust fans on, CO 12 ppm, no casualties")
         qtbot.waitUntil(lambda: window.dispatch_dock.orders[order["id"]]["status"] == "done", timeout=5000)
         qtbot.waitUntil(lambda: "within deadline 100 %" in window.dispatch_dock.kpi_label.text(), timeout=5000)
-        entries = [(e["operator"], e["action"], e["target"]) for e in live.audit.entries()]
+        entries = [(e["operator"], e["action"], e["target"]) for e in live.engine.audit.entries()]
         assert ("system", "cmd:on", "T01-B1-GZA-FAN1-fan-1") in entries
         assert ("op-chen", "ack", alarm["id"]) in entries
         assert ("op-chen", "dispatch", alarm["id"]) in entries
@@ -117,8 +118,8 @@ def test_garage_co_drill(qtbot, small_district, mosquitto, tmp_path) -> None:
 
 def test_two_consoles_on_one_serve_share_the_alarm_list(qtbot, small_district, mosquitto, tmp_path) -> None:
     serve = subprocess.Popen([sys.executable, "-m", "twin_app", "serve", "--broker", mosquitto.url, "--ifc",
-                              str(small_district.ifc_path), "--duration", "120", "--audit",
-                              str(tmp_path / "serve-audit.sqlite")], stdout=subprocess.DEVNULL,
+                              str(small_district.ifc_path), "--duration", "120", "--data-dir",
+                              str(tmp_path / "serve-data")], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     wall = _console(qtbot, small_district, "wall")
     desk = _console(qtbot, small_district, "desk")
@@ -126,7 +127,7 @@ def test_two_consoles_on_one_serve_share_the_alarm_list(qtbot, small_district, m
     try:
         wall.start_live(mosquitto.url, operator="op-wall", console="wall")  # remote: the alarms come from serve
         desk.start_live(mosquitto.url, operator="op-desk", console="desk")
-        assert wall.live.mode == "remote" and wall.live.service is None
+        assert wall.live.mode == "remote" and wall.live.engine.rules is False
         qtbot.waitUntil(lambda: wall.live.connection == "connected" and desk.live.connection == "connected",
                         timeout=15_000)
         device_id = "T02-B2-SEP-H2S-h2s-1"
@@ -134,7 +135,7 @@ def test_two_consoles_on_one_serve_share_the_alarm_list(qtbot, small_district, m
         while not (wall.alarm_dock.standing() and desk.alarm_dock.standing()) and time.monotonic() < deadline:
             field.reading(device_id, 18.0)  # H2S in the septic tank room
             qtbot.wait(500)
-        alarm_id = f"{device_id}:hi"
+        alarm_id = f"{device_id}:hi:1"
         assert wall.alarm_dock.alarms[alarm_id]["priority"] == "critical"
         assert desk.alarm_dock.alarms[alarm_id]["state"] == "unack_active"
         wall.alarm_dock.select_alarm(alarm_id)

@@ -28,7 +28,31 @@ class Command:
     confirm_value: float
 
 
-def linked_commands(alarm: Alarm, index: DeviceIndex) -> list[Command]:
+class ActuatorIndex:
+    """Actuators (fans, disinfection units, elevators) by the place their id names, built once per registry.
+
+    ``T05-B1-GZA-FAN1-fan-1`` is found under (``fan``, ``T05-B1-GZA``) so that an alarm finds its commands in
+    constant time, not by scanning the registry.
+    """
+
+    def __init__(self, index: DeviceIndex) -> None:
+        ids = index.devices["device_id"].astype(str).to_numpy()
+        kinds = index.devices["kind"].astype(str).to_numpy()
+        self.ids = ids
+        self.by_place: dict[tuple[str, str], list[int]] = {}
+        for row in np.flatnonzero(np.isin(kinds, ("fan", "disinfection", "elevator"))):
+            parts = str(ids[row]).split("-")
+            if len(parts) < 4:
+                continue
+            key = (str(kinds[row]), f"{parts[0]}-{parts[1]}-{parts[2][:3]}")
+            self.by_place.setdefault(key, []).append(int(row))
+
+    def rows(self, kind: str, place: str, prefix: str) -> list[int]:
+        """Rows of `kind` at `place` (building-storey-room) whose id starts with `prefix`."""
+        return [r for r in self.by_place.get((kind, place), []) if str(self.ids[r]).startswith(prefix)]
+
+
+def linked_commands(alarm: Alarm, actuators: ActuatorIndex) -> list[Command]:
     """The commands an alarm's rule calls for (none for most alarms)."""
     if alarm.condition != "hi" or not alarm.is_device:
         return []
@@ -36,22 +60,19 @@ def linked_commands(alarm: Alarm, index: DeviceIndex) -> list[Command]:
     if len(parts) < 4:
         return []
     building, storey, place = parts[0], parts[1], parts[2]
-    ids = index.devices["device_id"].astype(str)
-    kinds = index.devices["kind"].astype(str).to_numpy()
-    wanted: list[tuple[np.ndarray, str]] = []
+    wanted: list[tuple[list[int], str]] = []
     if alarm.kind == "co" and place.startswith("GZ"):
-        zone = place[:3]
-        wanted.append(((kinds == "fan") & ids.str.startswith(f"{building}-{storey}-{zone}-FAN").to_numpy(), "on"))
+        zone = f"{building}-{storey}-{place[:3]}"
+        wanted.append((actuators.rows("fan", zone, f"{zone}-FAN"), "on"))
     elif alarm.kind in ("h2s", "ch4") and place[:3] in ("SEP", "SEW"):
-        room = place[:3]
-        prefix = f"{building}-{storey}-{room}-"
-        wanted.append(((kinds == "fan") & ids.str.startswith(prefix + "FAN").to_numpy(), "on"))
-        wanted.append(((kinds == "disinfection") & ids.str.startswith(prefix + "DIS").to_numpy(), "on"))
+        room = f"{building}-{storey}-{place[:3]}"
+        wanted.append((actuators.rows("fan", room, f"{room}-FAN"), "on"))
+        wanted.append((actuators.rows("disinfection", room, f"{room}-DIS"), "on"))
     elif alarm.kind == "smoke":
-        wanted.append(((kinds == "elevator") & ids.str.startswith(f"{building}-1F-EL").to_numpy(), "recall"))
+        lobby = f"{building}-1F-EL"
+        rows = [r for (kind, place), found in actuators.by_place.items() if kind == "elevator"
+                and place.startswith(f"{building}-1F-") for r in found]
+        wanted.append(([r for r in rows if str(actuators.ids[r]).startswith(lobby)], "recall"))
     reason = f"{alarm.kind} {alarm.condition} alarm {alarm.id}"
-    commands = []
-    for mask, action in wanted:
-        for row in np.flatnonzero(mask):
-            commands.append(Command(str(ids.iat[row]), int(row), action, reason, CONFIRMING_VALUE[action]))
-    return commands
+    return [Command(str(actuators.ids[row]), int(row), action, reason, CONFIRMING_VALUE[action])
+            for rows, action in wanted for row in sorted(rows)]

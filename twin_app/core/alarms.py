@@ -7,7 +7,8 @@ condition changed are touched one by one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 
 import numpy as np
@@ -83,7 +84,11 @@ def priority_for(kind: str, device_id: str) -> Priority:
 
 @dataclass
 class Alarm:
-    """One alarm (a condition of one source) and its lifecycle."""
+    """One occurrence of an alarm (a condition of one source) and its lifecycle.
+
+    A condition that returns after its occurrence went back to normal is a new occurrence with its own id,
+    ``{source}:{condition}:{n}``, linked to the earlier one by `previous`.
+    """
 
     id: str
     source: str  # device id, or the host GlobalId of an event
@@ -106,6 +111,30 @@ class Alarm:
     activations: list[float] = field(default_factory=list)
     comments: list[dict] = field(default_factory=list)
     is_device: bool = True
+    key: str = ""  # {source}:{condition}, shared by every occurrence
+    occurrence: int = 1
+    previous: str | None = None  # the id of the earlier occurrence
+
+    @property
+    def finished(self) -> bool:
+        """Acknowledged and back to normal: the occurrence is over (a return is a new occurrence)."""
+        return self.state == AlarmState.NORMAL and not self.active
+
+    def to_record(self) -> dict:
+        """Everything about the occurrence, for the engine's database."""
+        out = asdict(self)
+        out["state"] = self.state.value
+        out["priority"] = int(self.priority)
+        out["value"] = None if math.isnan(self.value) else self.value
+        return out
+
+    @classmethod
+    def from_record(cls, record: dict) -> Alarm:
+        data = dict(record)
+        data["state"] = AlarmState(data["state"])
+        data["priority"] = Priority(int(data["priority"]))
+        data["value"] = math.nan if data.get("value") is None else float(data["value"])
+        return cls(**data)
 
     def to_json(self) -> dict:
         """The retained ``alarm/{id}`` payload of the contract."""
@@ -116,12 +145,13 @@ class Alarm:
             "active": self.active, "group": self.group, "chattering": self.chattering,
             "shelved_until": self.shelved_until, "shelve_reason": self.shelve_reason,
             "host_global_id": self.host_global_id, "comments": self.comments,
+            "occurrence": self.occurrence, "previous": self.previous,
         }
         out["device_id" if self.is_device else "event_source"] = self.source
         return out
 
 
-class AlarmEngine:
+class AlarmSystem:
     """Evaluates alarm rules on a `StateStore` and keeps every alarm's ISA-18.2 state.
 
     Parameters
@@ -151,9 +181,12 @@ class AlarmEngine:
         self.rate_active = np.zeros(n, dtype=bool)
         self._prev_value = np.full(n, np.nan)
         self._prev_ts = np.zeros(n)
-        self.alarms: dict[str, Alarm] = {}
-        self.activation_times: list[float] = []
+        self.alarms: dict[str, Alarm] = {}  # live occurrences by id (finished ones are dropped by `forget`)
+        self.current: dict[str, Alarm] = {}  # the latest occurrence of each key
+        self.occurrences: dict[str, int] = {}  # occurrences so far of each key (restored from the database)
+        self.activation_times: deque[float] = deque()
         self.chatter_count = 0
+        self._first: dict[int, Alarm] = {}  # per storey: the first-out alarm of the current burst
 
     # -- rules --------------------------------------------------------------------------------------
     def evaluate(self, now: float, device_state: np.ndarray | None = None) -> list[Alarm]:
@@ -164,9 +197,9 @@ class AlarmEngine:
         changed: list[Alarm] = []
         with np.errstate(invalid="ignore"):
             raw_hi = reported & (value >= self.alarm_high)
-            clear_hi = ~reported | (value < self.alarm_high - self.deadband_hi)
+            clear_hi = reported & (value < self.alarm_high - self.deadband_hi)
             raw_lo = reported & (value <= self.alarm_low)
-            clear_lo = ~reported | (value > self.alarm_low + self.deadband_lo)
+            clear_lo = reported & (value > self.alarm_low + self.deadband_lo)
         for raw, clear, active, pending, name in ((raw_hi, clear_hi, self.hi_active, self.hi_pending, "hi"),
                                                   (raw_lo, clear_lo, self.lo_active, self.lo_pending, "lo")):
             starting = raw & ~active
@@ -183,8 +216,9 @@ class AlarmEngine:
         if device_state is None:
             device_state = store.states(now)
         stale = self.stale_watch & (device_state == DeviceState.STALE)
-        changed += self._transitions(stale & ~self.stale_active, ~stale & self.stale_active, "stale", now)
-        self.stale_active = stale
+        back = ~stale & self.stale_active & reported  # a restored stale alarm ends only on a fresh report
+        changed += self._transitions(stale & ~self.stale_active, back, "stale", now)
+        self.stale_active = (self.stale_active & ~back) | stale
         # rate of rise against a reference reading at least RATE_WINDOW_S old
         watched = np.isfinite(self.rate_limit) & reported
         first = watched & (self._prev_ts == 0)
@@ -205,23 +239,47 @@ class AlarmEngine:
 
     def _transitions(self, starting: np.ndarray, ending: np.ndarray, condition: str, now: float) -> list[Alarm]:
         """The alarms of the devices whose `condition` became active (`starting`) or returned (`ending`)."""
-        return ([self._condition(int(row), condition, True, now) for row in np.flatnonzero(starting)]
-                + [self._condition(int(row), condition, False, now) for row in np.flatnonzero(ending)])
+        out = [self._condition(int(row), condition, True, now) for row in np.flatnonzero(starting)]
+        out += [self._condition(int(row), condition, False, now) for row in np.flatnonzero(ending)]
+        return [a for a in out if a is not None]
 
-    def _condition(self, row: int, condition: str, active: bool, now: float) -> Alarm:
+    def _occurrence(self, key: str, active: bool, make) -> Alarm | None:
+        """The live occurrence of `key`, a new one when its condition starts again after it finished.
+
+        Returns None for a condition that returns while no occurrence is live (nothing to change).
+        """
+        alarm = self.current.get(key)
+        if alarm is not None and not (alarm.finished and active):
+            return alarm
+        if not active:
+            return None
+        n = self.occurrences.get(key, 0) + 1
+        self.occurrences[key] = n
+        new: Alarm = make(f"{key}:{n}")
+        new.key, new.occurrence = key, n
+        new.previous = f"{key}:{n - 1}" if n > 1 else None
+        if alarm is not None:
+            new.activations = list(alarm.activations)
+            new.chattering = alarm.chattering
+        self.current[key] = new
+        self.alarms[new.id] = new
+        return new
+
+    def _condition(self, row: int, condition: str, active: bool, now: float) -> Alarm | None:
         device_id = str(self.device_ids[row])
-        alarm_id = f"{device_id}:{condition}"
-        alarm = self.alarms.get(alarm_id)
-        if alarm is None:
+        index = self.store.index
+
+        def make(alarm_id: str) -> Alarm:
             kind = str(self.kinds[row])
-            index = self.store.index
-            host = int(index.host_element[row])
             prio = priority_for(kind, device_id)
             if condition in ("stale", "rate_of_rise"):
                 prio = Priority(min(int(prio) + 1, int(Priority.LOW)))
-            alarm = Alarm(alarm_id, device_id, condition, kind, prio, host,
-                          str(index.devices["host_global_id"].iat[row]))
-            self.alarms[alarm_id] = alarm
+            return Alarm(alarm_id, device_id, condition, kind, prio, int(index.host_element[row]),
+                         str(index.devices["host_global_id"].iat[row]))
+
+        alarm = self._occurrence(f"{device_id}:{condition}", active, make)
+        if alarm is None:
+            return None
         alarm.value = float(self.store.value[row])
         self.set_condition(alarm, active, now)
         return alarm
@@ -229,25 +287,29 @@ class AlarmEngine:
     def raise_event(self, event: dict, host_element: int, host_global_id: str, now: float) -> Alarm:
         """An event (an AI camera's fall_detected, say) becomes an active alarm until it is closed."""
         event_type = str(event["type"])
-        alarm_id = f"event:{event['id']}"
-        alarm = self.alarms.get(alarm_id)
-        if alarm is None:
+        key = f"event:{event['id']}"
+        if key in self.current:
+            return self.current[key]  # the same event again (a redelivery): one occurrence
+
+        def make(alarm_id: str) -> Alarm:
             alarm = Alarm(alarm_id, str(event.get("device_id") or event.get("host_global_id")), f"event:{event_type}",
                           event_type, EVENT_PRIORITY.get(event_type, Priority.MEDIUM), host_element, host_global_id,
                           is_device=False)
             alarm.value = float(event.get("confidence") or math.nan)
-            self.alarms[alarm_id] = alarm
+            return alarm
+
+        alarm = self._occurrence(key, True, make)
+        assert alarm is not None
         self.set_condition(alarm, True, now)
         return alarm
 
-    def raise_condition(self, alarm_id: str, source: str, condition: str, kind: str, priority: Priority,
-                        host_element: int, host_global_id: str, active: bool, now: float) -> Alarm:
-        """Raise or clear an alarm that is not a device limit (an unconfirmed linked action, say)."""
-        alarm = self.alarms.get(alarm_id)
-        if alarm is None:
-            alarm = Alarm(alarm_id, source, condition, kind, priority, host_element, host_global_id)
-            self.alarms[alarm_id] = alarm
-        self.set_condition(alarm, active, now)
+    def raise_condition(self, key: str, source: str, condition: str, kind: str, priority: Priority,
+                        host_element: int, host_global_id: str, active: bool, now: float) -> Alarm | None:
+        """Raise or clear an alarm that is not a device limit (an unconfirmed linked action, say); `key` names it."""
+        alarm = self._occurrence(key, active, lambda alarm_id: Alarm(alarm_id, source, condition, kind, priority,
+                                                                   host_element, host_global_id))
+        if alarm is not None:
+            self.set_condition(alarm, active, now)
         return alarm
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -262,7 +324,7 @@ class AlarmEngine:
                 alarm.chattering = True
                 self.chatter_count += 1
             self.activation_times.append(now)
-            self.activation_times = [t for t in self.activation_times if now - t <= FLOOD_WINDOW_S]
+            self._prune_activations(now)
         if alarm.state in (AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE):
             return  # the condition is followed, the state waits
         if active:
@@ -279,19 +341,43 @@ class AlarmEngine:
                 alarm.state = AlarmState.NORMAL
                 alarm.rtn_ts = now
 
+    def _prune_activations(self, now: float) -> None:
+        while self.activation_times and now - self.activation_times[0] > FLOOD_WINDOW_S:
+            self.activation_times.popleft()
+
     def _first_out(self, alarm: Alarm, now: float) -> str:
-        """Group with the first alarm raised on the same storey in the last minute (first-out)."""
+        """Group with the first alarm of the storey's current burst (raised within the last minute, still active).
+
+        Constant time per alarm: each storey keeps its burst's first alarm.
+        """
         model = self.store.index.model
         storey = int(model.storey[alarm.host_element]) if alarm.host_element >= 0 else -1
-        first = None
-        for other in self.alarms.values():
-            if other is alarm or other.state not in (AlarmState.UNACK_ACTIVE, AlarmState.ACK_ACTIVE):
-                continue
-            other_storey = int(model.storey[other.host_element]) if other.host_element >= 0 else -2
-            recent = other_storey == storey and now - other.raised_ts <= FIRST_OUT_WINDOW_S
-            if recent and (first is None or other.raised_ts < first.raised_ts):
-                first = other
-        return (first.group or first.id) if first is not None else alarm.id
+        first = self._first.get(storey)
+        if (first is not None and first is not alarm and now - first.raised_ts <= FIRST_OUT_WINDOW_S
+                and first.state in (AlarmState.UNACK_ACTIVE, AlarmState.ACK_ACTIVE)):
+            return first.group or first.id
+        self._first[storey] = alarm
+        return alarm.id
+
+    def forget(self, alarm: Alarm) -> None:
+        """Drop a finished occurrence from the live set (it stays the key's latest, for the next occurrence)."""
+        if alarm.finished:
+            self.alarms.pop(alarm.id, None)
+
+    def restore(self, alarm: Alarm) -> None:
+        """Take back a live occurrence from the engine's database; its condition counts as still active."""
+        self.alarms[alarm.id] = alarm
+        self.current[alarm.key] = alarm
+        self.occurrences[alarm.key] = max(self.occurrences.get(alarm.key, 0), alarm.occurrence)
+        if not alarm.is_device or not alarm.active:
+            return
+        row = int(self.store.index.rows_of_ids([alarm.source])[0])
+        if row < 0:
+            return
+        flags = {"hi": self.hi_active, "lo": self.lo_active, "stale": self.stale_active,
+                 "rate_of_rise": self.rate_active}.get(alarm.condition)
+        if flags is not None:
+            flags[row] = True
 
     def get(self, alarm_id: str) -> Alarm:
         """The alarm with this id; `InputError` when there is none."""
@@ -387,7 +473,8 @@ class AlarmEngine:
 
     def rate_per_10min(self, now: float) -> int:
         """Alarm activations in the last 10 minutes."""
-        return sum(1 for t in self.activation_times if now - t <= FLOOD_WINDOW_S)
+        self._prune_activations(now)
+        return len(self.activation_times)
 
     def flood(self, now: float) -> str:
         """'normal', 'busy' (above EEMUA's manageable rate) or 'flood' (10 or more per 10 minutes)."""

@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from twin_app.core.database import EngineDatabase
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -27,29 +29,46 @@ CREATE TABLE IF NOT EXISTS audit (
 
 
 class AuditLog:
-    """Append-only, durable record of operator actions."""
+    """Append-only, durable record of operator and system actions.
 
-    def __init__(self, path: str | Path, console: str = "console") -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    Parameters
+    ----------
+    path
+        Its own SQLite file, or the engine's database, whose connection it then shares: inside an engine step the
+        entries are buffered (`buffer`) and written in the step's transaction.
+    console
+        The name written in each entry's console column.
+    """
+
+    def __init__(self, path: str | Path | EngineDatabase, console: str = "console") -> None:
         self.console = console
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        if isinstance(path, EngineDatabase):
+            self.path = path.path
+            self._lock = path.lock
+            self._db = path.connection
+        else:
+            self.path = Path(path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = threading.RLock()
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(SCHEMA)
+        self.buffer: list[tuple] | None = None  # when a list: entries wait there for the engine's commit
 
     def record(self, operator: str, action: str, target: str, before: object = None, after: object = None,
                outcome: str = "ok", ts: float | None = None) -> int:
-        """Write one entry and commit it before returning; returns its sequence number."""
+        """Write one entry (committed before returning unless buffered); returns its sequence number, -1 if buffered."""
+        row = (time.time() if ts is None else ts, operator or "?", self.console, action, target,
+               None if before is None else json.dumps(before, default=str),
+               None if after is None else json.dumps(after, default=str), outcome)
+        if self.buffer is not None:
+            self.buffer.append(row)
+            return -1
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO audit (ts, operator, console, action, target, before, after, outcome) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time() if ts is None else ts, operator or "?", self.console, action, target,
-                 None if before is None else json.dumps(before, default=str),
-                 None if after is None else json.dumps(after, default=str), outcome),
-            )
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             return int(cursor.lastrowid)
 
     def entries(self, target: str | None = None) -> list[dict]:

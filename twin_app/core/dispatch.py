@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from twin_app.core.alarms import Alarm
@@ -114,6 +114,12 @@ class Order:
                 "escalated_to": self.escalated_to, "history": self.history}
 
 
+def order_from_json(data: dict) -> Order:
+    """An order back from its ``dispatch/`` payload (as kept in the engine's database)."""
+    names = {f.name for f in fields(Order)}
+    return Order(**{k: v for k, v in data.items() if k in names})
+
+
 class Dispatcher:
     """Units, orders and the rules that tie them to alarms."""
 
@@ -123,6 +129,20 @@ class Dispatcher:
         self.orders: dict[str, Order] = {}
         self._serial = 0
         self.alarm_log: dict[str, dict] = {}  # per alarm: raised, acknowledged, dispatched, done times, type, party
+
+    @property
+    def serial(self) -> int:
+        return self._serial
+
+    def restore(self, orders: list[Order], units: dict[str, tuple[str, str | None]], serial: int,
+                alarm_log: dict[str, dict]) -> None:
+        """Take back orders, unit bookings and KPI logs from the engine's database."""
+        self.orders = {o.id: o for o in orders}
+        for unit_id, (status, order) in units.items():
+            if unit_id in self.units:
+                self.units[unit_id].status, self.units[unit_id].order = status, order
+        self._serial = max(self._serial, serial)
+        self.alarm_log.update(alarm_log)
 
     def responsibility(self, alarm: Alarm) -> Responsibility:
         """The matrix row for an alarm: its event type, its condition, its kind, else the fallback."""

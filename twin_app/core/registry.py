@@ -13,6 +13,7 @@ import pandas as pd
 
 from twin_app.core.errors import InputError
 from twin_app.core.kinds import KINDS, ROLE_DEVICES
+from twin_app.core.names import SAFE_NAME
 
 REGISTRY_COLUMNS: dict[str, str] = {
     "device_id": "string",
@@ -107,6 +108,11 @@ def validate_registry(devices: pd.DataFrame, source: str = "registry") -> pd.Dat
     empty = ids.isna() | (ids.str.len() == 0)
     if empty.any():
         raise InputError(source, f"row {int(np.flatnonzero(empty.to_numpy())[0])} has an empty device_id")
+    unsafe = ~ids.str.fullmatch(SAFE_NAME.pattern).fillna(False).astype(bool)
+    if unsafe.any():
+        bad = ids[unsafe].iloc[0]
+        raise InputError(source, f"device_id {bad[:60]!r} (row {int(np.flatnonzero(unsafe.to_numpy())[0])}) is not a "
+                                 "valid name: 1 to 128 letters, digits, '_', '.', ':' or '-'")
     dup = ids.duplicated()
     if dup.any():
         raise InputError(source, f"device_id {ids[dup].iloc[0]!r} appears more than once")

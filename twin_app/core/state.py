@@ -79,6 +79,7 @@ class StateStore:
         self.kind_codes, self.kind_names = pd.factorize(devices["kind"].astype(str))
         self.readings = 0
         self.last_ts = 0.0
+        self._scratch = np.zeros(n, dtype=np.int64)
         self._history_rows = np.zeros(0, dtype=np.int64)
         self._history: list[tuple[float, np.ndarray]] = []
         self.history_length = 600
@@ -92,6 +93,7 @@ class StateStore:
         if len(rows) == 0:
             return
         ts_arr = np.broadcast_to(np.asarray(ts, dtype=np.float64), rows.shape)
+        rows, values, ts_arr = self._newest_per_row(rows, values, ts_arr)
         # a late reading never overwrites a newer one
         newer = ts_arr >= self.ts[rows]
         if not newer.all():
@@ -106,6 +108,24 @@ class StateStore:
         if len(self._history_rows):
             self._history.append((float(ts_arr.max()), self.value[self._history_rows].copy()))
             del self._history[:-self.history_length]
+
+    def _newest_per_row(self, rows: np.ndarray, values: np.ndarray,
+                        ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Of several readings of one device in a batch, keep the newest by time stamp (arrival breaks ties).
+
+        Linear when no device repeats (the usual batch): a scratch array marks each row's last position.
+        """
+        n = len(rows)
+        position = np.arange(n)
+        self._scratch[rows] = position
+        if (self._scratch[rows] == position).all():
+            return rows, values, ts
+        order = np.lexsort((position, ts, rows))  # by row, then time stamp, then arrival
+        ordered = rows[order]
+        last = np.ones(n, dtype=bool)
+        last[:-1] = ordered[:-1] != ordered[1:]
+        keep = order[last]
+        return rows[keep], values[keep], ts[keep]
 
     def set_gateway(self, gateway: str, online: bool) -> bool:
         """Mark a gateway online or offline; False when the gateway is unknown."""

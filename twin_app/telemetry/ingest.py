@@ -1,8 +1,9 @@
-"""From MQTT messages to batches for the state store.
+"""From MQTT messages to typed messages in the engine's inbox.
 
-`Ingest.handle` runs on the network thread: it only decodes, maps device ids to registry rows and queues.
-The GUI (or the headless engine) drains the queue and applies everything at once. Malformed or unknown
-input is counted per kind, logged once per kind with its topic, and dropped.
+`Ingest.handle` runs on the network thread: it only decodes, maps device ids to registry rows and puts typed
+messages (`twin_app.core.inbox`) in the inbox. The GUI (or the headless loop) drains the inbox and the engine
+applies everything at once. Malformed or unknown input is counted per kind, logged once per kind with its topic,
+and dropped; `handle` never raises.
 """
 
 from __future__ import annotations
@@ -10,19 +11,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from twin_app.core.devices import DeviceIndex
+from twin_app.core.inbox import Action, Event, GatewayStatus, Inbox, Readings, Retained
+from twin_app.core.names import is_safe_name
 from twin_app.telemetry.payloads import (
     PayloadError,
+    decode_alarm,
     decode_batch,
     decode_event,
+    decode_kpis,
     decode_object,
+    decode_order,
     decode_point,
+    decode_result,
     decode_status,
 )
 
@@ -30,42 +34,23 @@ DEFAULT_ROOT = "mumianling/v1"
 log = logging.getLogger("twin_app.telemetry")
 
 
-@dataclass
-class Drained:
-    """Everything received since the last drain."""
-
-    rows: np.ndarray
-    values: np.ndarray
-    ts: np.ndarray
-    received: np.ndarray  # monotonic receive time of each reading's message
-    status: list[tuple[str, bool]] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
-    alarms: list[tuple[str, dict | None]] = field(default_factory=list)  # retained alarm/ (None: removed)
-    orders: list[tuple[str, dict | None]] = field(default_factory=list)  # retained dispatch/
-    actions: list[tuple[str, dict]] = field(default_factory=list)  # operator actions (verb, body)
-    results: list[tuple[str, dict]] = field(default_factory=list)  # action results (console, body)
-    kpis: dict | None = None  # the engine's latest KPI summary
-    messages: int = 0
-
-
 class Ingest:
-    """Decodes messages under `root` and queues them for the state store.
+    """Decodes messages under `root` and puts them in the inbox.
 
     Parameters
     ----------
     index
         Device ids are mapped to registry rows through it.
+    inbox
+        Where decoded messages go.
     root
         Topic root (``mumianling/v1`` by default).
-    notify
-        Called (on the network thread) when the queue goes from empty to non-empty.
     """
 
-    def __init__(self, index: DeviceIndex, root: str = DEFAULT_ROOT, notify: Callable[[], None] | None = None) -> None:
+    def __init__(self, index: DeviceIndex, inbox: Inbox, root: str = DEFAULT_ROOT) -> None:
         self.index = index
+        self.inbox = inbox
         self.root = root.rstrip("/")
-        self.notify = notify
-        self._pending: deque = deque()
         self._lock = threading.Lock()
         self.errors: dict[str, int] = {}
         self._logged: set[str] = set()
@@ -73,6 +58,7 @@ class Ingest:
         self.dropped_readings = 0
         # a gateway sends the same id list every time: its rows are looked up once
         self._rows_cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        self.settle = None  # the source's confirmation of a message it need not keep (set by the source)
 
     def count_error(self, kind: str, topic: str, message: str) -> None:
         """Count a dropped input by kind; the first of each kind is logged with its topic."""
@@ -83,17 +69,15 @@ class Ingest:
         if first:
             log.warning("dropped input (%s) on %s: %s", kind, topic, message)
 
-    def _queue(self, item: tuple) -> None:
-        was_empty = not self._pending
-        self._pending.append(item)
-        if was_empty and self.notify is not None:
-            self.notify()
+    def handle(self, topic: str, payload: bytes, now: float | None = None, token: object = None) -> None:
+        """Decode one message and put what is good in it in the inbox. Never raises.
 
-    def handle(self, topic: str, payload: bytes, now: float | None = None) -> None:
-        """Decode one message and queue what is good in it. Never raises."""
+        `token` identifies the message to its source (an action is confirmed to the broker once it is durable).
+        """
         now = time.time() if now is None else now
         received = time.monotonic()
         self.messages += 1
+        put = self.inbox.put
         try:
             if not topic.startswith(self.root + "/"):
                 raise PayloadError("unknown_topic", "outside the topic root")
@@ -106,19 +90,20 @@ class Ingest:
             if channel in ("alarm", "dispatch"):
                 body = None  # an empty retained payload removes the alarm or order
                 if payload:
-                    body = decode_object(payload, what=f"{channel} payload")
-                    if not isinstance(body.get("id"), str):
-                        raise PayloadError("bad_shape", f"{channel} payload must be an object with an id")
-                self._queue((channel, name, body))
+                    body = (decode_alarm if channel == "alarm" else decode_order)(payload)
+                    if body["id"] != name:
+                        raise PayloadError("bad_shape", f"{channel} payload: its id is not the topic's name")
+                put(Retained(channel, name, body))
                 return
             if channel in ("kpi", "action_result"):
-                self._queue((channel, name, decode_object(payload, what=f"{channel} payload")))
+                if payload:
+                    put(Retained(channel, name, (decode_kpis if channel == "kpi" else decode_result)(payload)))
                 return
             if channel == "action":
-                body = decode_object(payload, "bad_action", "an action")
-                if not isinstance(body.get("operator"), str) or not body["operator"].strip():
-                    raise PayloadError("bad_action", "an action needs the operator's identity")
-                self._queue(("action", name, body))
+                if not is_safe_name(name):
+                    raise PayloadError("bad_action", "the action's verb is not a valid name")
+                put(Action(name, decode_object(payload, "bad_action", "an action"), token))
+                token = None  # the engine settles it once durable
                 return
             if channel == "telemetry":
                 batch = decode_batch(payload, now)
@@ -127,7 +112,8 @@ class Ingest:
                     rows = cached[1]
                 else:
                     rows = self.index.rows_of_ids(batch.ids)
-                    self._rows_cache[name] = (batch.ids, rows)
+                    if len(self._rows_cache) < 100_000:
+                        self._rows_cache[name] = (batch.ids, rows)
                 good = (rows >= 0) & np.isfinite(batch.values)
                 unknown = int((rows < 0).sum())
                 bad_values = int((~np.isfinite(batch.values) & (rows >= 0)).sum())
@@ -139,61 +125,32 @@ class Ingest:
                 self.dropped_readings += unknown + bad_values
                 if good.any():
                     kept = rows[good]
-                    self._queue(("readings", kept, batch.values[good], np.full(len(kept), batch.ts), received))
+                    put(Readings(kept, batch.values[good], np.full(len(kept), batch.ts), received))
             elif channel == "point":
                 value, ts = decode_point(payload, now)
                 row = int(self.index.rows_of_ids([name])[0])
                 if row < 0:
                     raise PayloadError("unknown_device", f"unknown device id {name[:60]!r}")
-                self._queue(("readings", np.array([row]), np.array([value]), np.array([ts]), received))
+                put(Readings(np.array([row]), np.array([value]), np.array([ts]), received))
             elif channel == "status":
-                self._queue(("status", name, decode_status(payload)))
+                put(GatewayStatus(name, decode_status(payload)))
             elif channel == "event":
-                self._queue(("event", decode_event(payload, now)))
+                event = decode_event(payload, now)
+                if not is_safe_name(event["id"]):
+                    raise PayloadError("bad_event", f"event id {event['id'][:40]!r} is not a valid name "
+                                                    "(1 to 128 letters, digits, '_', '.', ':' or '-')")
+                put(Event(event))
             elif channel == "cmd":
                 return
             else:
-                raise PayloadError("unknown_topic", f"unknown channel {channel!r}")
+                raise PayloadError("unknown_topic", f"unknown channel {channel[:40]!r}")
         except PayloadError as exc:
             self.count_error(exc.kind, topic, str(exc))
         except Exception as exc:  # never let a message stop ingest
             self.count_error("internal", topic, f"{type(exc).__name__}: {exc}")
-
-    def drain(self) -> Drained:
-        """Take everything queued so far (called from the consuming thread)."""
-        rows, values, ts, received = [], [], [], []
-        out = Drained(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0))
-        while True:
-            try:
-                item = self._pending.popleft()
-            except IndexError:
-                break
-            out.messages += 1
-            if item[0] == "readings":
-                rows.append(item[1])
-                values.append(item[2])
-                ts.append(item[3])
-                received.append(np.full(len(item[1]), item[4]))
-            elif item[0] == "status":
-                out.status.append((item[1], item[2]))
-            elif item[0] == "event":
-                out.events.append(item[1])
-            elif item[0] == "alarm":
-                out.alarms.append((item[1], item[2]))
-            elif item[0] == "dispatch":
-                out.orders.append((item[1], item[2]))
-            elif item[0] == "action_result":
-                out.results.append((item[1], item[2]))
-            elif item[0] == "kpi":
-                out.kpis = item[2]
-            else:
-                out.actions.append((item[1], item[2]))
-        if rows:
-            out.rows = np.concatenate(rows).astype(np.int64)
-            out.values = np.concatenate(values)
-            out.ts = np.concatenate(ts)
-            out.received = np.concatenate(received)
-        return out
+        finally:
+            if token is not None and self.settle is not None:
+                self.settle(token)
 
     def error_count(self) -> int:
         with self._lock:

@@ -66,19 +66,42 @@ def parse_broker_url(url: str) -> BrokerUrl:
     )
 
 
-def make_client(url: BrokerUrl, client_id: str) -> mqtt.Client:
-    """A paho client configured for `url` (TLS, credentials, automatic reconnect with backoff)."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+def make_client(url: BrokerUrl, client_id: str, persistent: bool = False, manual_ack: bool = False) -> mqtt.Client:
+    """A paho client configured for `url` (TLS, credentials, automatic reconnect with backoff).
+
+    `persistent` keeps the session on the broker (clean session off): what arrives for its subscriptions while it
+    is away is kept for it. `manual_ack`: QoS 1 messages are confirmed to the broker by `Client.ack` only.
+    """
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=not persistent,
+                         manual_ack=manual_ack)
     if url.username:
         client.username_pw_set(url.username, url.password)
     if url.tls:
         client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
-    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.reconnect_delay_set(min_delay=1, max_delay=10)
+    client.max_queued_messages_set(0)
     return client
 
 
-class TelemetryClient:
-    """Subscribes to the contract's input topics and feeds `Ingest` on paho's network thread.
+def check_topic(topic: str) -> str:
+    """A topic the engine publishes: no wildcard, no NUL, no empty level, valid UTF-8, at most 64 kB."""
+    if not topic or any(c in topic for c in "#+\0") or "//" in topic or topic.endswith("/"):
+        raise InputError(f"topic {topic[:80]!r}", "not a valid topic to publish on")
+    try:
+        size = len(topic.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InputError(f"topic {topic[:80]!r}", "not valid UTF-8") from None
+    if size > 65535:
+        raise InputError(f"topic {topic[:80]!r}", "longer than MQTT allows")
+    return topic
+
+
+class MqttLink:
+    """The MQTT side of an engine or console: a source feeding `Ingest` and a port publishing under the root.
+
+    Subscribes to the contract's input topics on every (re)connect and feeds `Ingest` on paho's network thread.
+    As a port (`twin_app.core.engine.Port`) it publishes JSON at QoS 1 under the root, refusing any topic that is
+    not a valid topic, and confirms operator actions to the broker only when the engine settles them.
 
     Parameters
     ----------
@@ -88,24 +111,39 @@ class TelemetryClient:
         Receives every message (decoding happens there).
     on_state
         Called with "connecting", "connected" or "disconnected: reason" (on the network thread).
+    client_id
+        Fixed for an engine (its session is persistent); random otherwise.
+    channels
+        Beyond telemetry, point, status and event: "alarm", "dispatch", "kpi", "action_result", "action".
+    persistent
+        Keep the session on the broker while away, confirm actions only once settled.
     """
 
     def __init__(self, url: BrokerUrl, ingest: Ingest, on_state: Callable[[str], None] | None = None,
-                 client_id: str | None = None, channels: tuple[str, ...] = ()) -> None:
+                 client_id: str | None = None, channels: tuple[str, ...] = (), persistent: bool = False) -> None:
         self.url = url
-        self.channels = channels  # beyond telemetry: "alarm", "dispatch" (consoles), "action" (the engine)
+        self.channels = channels
         self.ingest = ingest
         self.on_state = on_state or (lambda state: None)
         self.state = "connecting"
         self.connects = 0
-        self.client = make_client(url, client_id or f"twin-app-{os.getpid()}-{int(time.time() * 1000) % 100000}")
+        self.persistent = persistent
+        self.client = make_client(url, client_id or f"twin-app-{os.getpid()}-{int(time.time() * 1000) % 100000}",
+                                  persistent=persistent, manual_ack=persistent)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        ingest.settle = self.settle if persistent else None
+        self.disconnected_at: float | None = None
+        self.reconnect_s: list[float] = []  # how long each outage lasted, until connected again
+        self.publish_errors = 0
 
     def _set_state(self, state: str) -> None:
         self.state = state
-        self.on_state(state)
+        try:
+            self.on_state(state)
+        except Exception:  # a watcher's error never stops the network thread
+            log.exception("connection state watcher failed")
 
     def _on_connect(self, client: mqtt.Client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
@@ -116,13 +154,22 @@ class TelemetryClient:
         topics += [(f"{root}/{channel}/+", 1) for channel in self.channels]
         client.subscribe(topics)
         self.connects += 1
+        if self.disconnected_at is not None:
+            self.reconnect_s.append(time.monotonic() - self.disconnected_at)
+            self.disconnected_at = None
         self._set_state("connected")
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        if self.disconnected_at is None:
+            self.disconnected_at = time.monotonic()
         self._set_state(f"disconnected: {reason_code} (reconnecting)")
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
-        self.ingest.handle(message.topic, message.payload)
+        try:
+            token = (message.mid, message.qos) if self.persistent and message.qos > 0 else None
+            self.ingest.handle(message.topic, message.payload, token=token)
+        except Exception as exc:  # a topic that is not UTF-8, say: counted, never raised into paho's loop
+            self.ingest.count_error("internal", "?", f"{type(exc).__name__}: {exc}")
 
     def start(self) -> None:
         """Connect in the background; paho reconnects by itself with backoff."""
@@ -130,10 +177,32 @@ class TelemetryClient:
         self.client.connect_async(self.url.host, self.url.port, keepalive=15)
         self.client.loop_start()
 
-    def publish(self, topic: str, payload: dict | None, qos: int = 1, retain: bool = False) -> None:
-        """Publish JSON (None: an empty payload, which clears a retained topic)."""
+    def publish(self, topic: str, payload: dict | None, retain: bool = False, qos: int = 1) -> object:
+        """Publish JSON under the root (None: an empty payload, which clears a retained topic).
+
+        Returns paho's message info (the token for `delivered`); a topic that is not valid is refused with
+        `InputError`, never handed to paho.
+        """
+        full = check_topic(f"{self.url.root}/{topic}")
         body = b"" if payload is None else json.dumps(payload, default=str).encode()
-        self.client.publish(topic, body, qos=qos, retain=retain)
+        return self.client.publish(full, body, qos=qos, retain=retain)
+
+    def publish_raw(self, topic: str, payload: dict | None, qos: int = 1, retain: bool = False) -> object:
+        """Publish JSON on a full topic (the console's own actions)."""
+        body = b"" if payload is None else json.dumps(payload, default=str).encode()
+        return self.client.publish(check_topic(topic), body, qos=qos, retain=retain)
+
+    def delivered(self, token: object) -> bool:
+        try:
+            return bool(token is not None and token.is_published())  # type: ignore[attr-defined]
+        except (ValueError, RuntimeError):
+            return False
+
+    def settle(self, token: object) -> None:
+        """Confirm a QoS 1 message to the broker (the engine made it durable)."""
+        if token is not None:
+            mid, qos = token  # type: ignore[misc]
+            self.client.ack(mid, qos)
 
     def stop(self) -> None:
         self.client.disconnect()

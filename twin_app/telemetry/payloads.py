@@ -144,3 +144,80 @@ def decode_event(payload: bytes, now: float) -> dict:
         raise PayloadError("bad_event", "confidence must be a number between 0 and 1")
     data["ts"] = _timestamp(data.get("ts"), now)
     return data
+
+
+ALARM_STATES = ("unack_active", "ack_active", "unack_rtn", "normal", "shelved", "suppressed", "out_of_service")
+PRIORITIES = ("critical", "high", "medium", "low")
+ORDER_STATUSES = ("dispatched", "en_route", "on_scene", "escalated", "done", "closed", "cancelled")
+
+
+def _field(data: dict, key: str, types: tuple[type, ...], required: bool, what: str) -> object:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    wrong_bool = isinstance(value, bool) and bool not in types  # a boolean is not a number here
+    if wrong_bool or not isinstance(value, types) or (isinstance(value, float) and not math.isfinite(value)):
+        raise PayloadError("bad_shape", f"{what}: {key} must be {' or '.join(t.__name__ for t in types)}")
+    if isinstance(value, str) and len(value) > 2000:
+        raise PayloadError("bad_shape", f"{what}: {key} is longer than 2000 characters")
+    return value
+
+
+def decode_alarm(payload: bytes) -> dict:
+    """A retained ``alarm/`` payload as a console shows it: every field it reads has its type, or it is refused."""
+    data = decode_object(payload, what="alarm payload")
+    for key in ("id", "state", "priority"):
+        _field(data, key, (str,), True, "alarm")
+    if data["state"] not in ALARM_STATES or data["priority"] not in PRIORITIES:
+        raise PayloadError("bad_shape", "alarm: unknown state or priority")
+    for key in ("raised_ts", "value", "ack_ts", "rtn_ts", "shelved_until"):
+        _field(data, key, (int, float), False, "alarm")
+    for key in ("kind", "condition", "ack_by", "device_id", "event_source", "building", "storey", "group",
+                "host_global_id", "shelve_reason"):
+        _field(data, key, (str,), False, "alarm")
+    proposed = _field(data, "proposed", (dict,), False, "alarm") or {}
+    _field(proposed, "party", (str,), False, "alarm proposal")
+    _field(proposed, "unit", (str,), False, "alarm proposal")
+    _field(proposed, "deadline_min", (int, float), False, "alarm proposal")
+    if not isinstance(data.get("comments", []), list):
+        raise PayloadError("bad_shape", "alarm: comments must be a list")
+    return data
+
+
+def decode_order(payload: bytes) -> dict:
+    """A retained ``dispatch/`` payload as a console shows it."""
+    data = decode_object(payload, what="dispatch payload")
+    for key in ("id", "unit", "party", "status"):
+        _field(data, key, (str,), True, "order")
+    if data["status"] not in ORDER_STATUSES:
+        raise PayloadError("bad_shape", "order: unknown status")
+    _field(data, "deadline_ts", (int, float), True, "order")
+    for key in ("created_ts", "done_ts"):
+        _field(data, key, (int, float), False, "order")
+    for key in ("alarm_id", "event_id", "result", "escalated_to", "operator"):
+        _field(data, key, (str,), False, "order")
+    data.setdefault("alarm_id", data.get("event_id") or "")
+    return data
+
+
+def decode_kpis(payload: bytes) -> dict:
+    """The retained ``kpi/summary``: the figures a console shows are numbers (or null)."""
+    data = decode_object(payload, what="kpi payload")
+    for key in ("alarms_per_hour", "mtta_s", "mttd_s", "handling_s", "within_deadline", "handled", "ts",
+                "rate_per_10min"):
+        _field(data, key, (int, float), False, "kpi")
+    _field(data, "flood", (str,), False, "kpi")
+    for key in ("by_type", "by_party"):
+        table = _field(data, key, (dict,), False, "kpi") or {}
+        if not all(isinstance(v, dict) for v in table.values()):
+            raise PayloadError("bad_shape", f"kpi: {key} must map names to objects")
+    return data
+
+
+def decode_result(payload: bytes) -> dict:
+    """An ``action_result/`` answer: request, verb, ok, message."""
+    data = decode_object(payload, what="action result")
+    _field(data, "ok", (bool,), True, "action result")
+    for key in ("request", "verb", "message"):
+        _field(data, key, (str,), False, "action result")
+    return data

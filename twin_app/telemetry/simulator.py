@@ -213,17 +213,37 @@ class SimulatorRunner:
         self._thread: threading.Thread | None = None
 
     def listen_for_commands(self) -> None:
-        """Subscribe to ``cmd/+``: the simulated actuators do what they are told (QoS 1)."""
+        """Subscribe to ``cmd/+`` now and on every reconnect: the simulated actuators do what they are told.
+
+        A command is applied once per id (a redelivered command changes nothing), as a real actuator would.
+        """
+        applied: set[str] = set()
+        order: list[str] = []
 
         def on_message(_client, _userdata, message) -> None:
             try:
                 body = json.loads(message.payload)
+                command_id = body.get("id")
+                if isinstance(command_id, str):
+                    if command_id in applied:
+                        return
+                    applied.add(command_id)
+                    order.append(command_id)
+                    if len(order) > 10_000:
+                        applied.discard(order.pop(0))
                 self.sim.command(message.topic.rsplit("/", 1)[-1], str(body.get("action")))
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, TypeError):
                 pass  # a malformed command is ignored, as a real actuator would
 
+        def on_connect(client, _userdata, _flags, reason_code, _properties) -> None:
+            if not reason_code.is_failure:
+                client.subscribe(f"{self.root}/cmd/+", qos=1)
+                self.announce()
+
         self.client.on_message = on_message
-        self.client.subscribe(f"{self.root}/cmd/+", qos=1)
+        self.client.on_connect = on_connect
+        if self.client.is_connected():
+            self.client.subscribe(f"{self.root}/cmd/+", qos=1)
 
     def announce(self) -> None:
         """Retained online/offline status of every gateway."""

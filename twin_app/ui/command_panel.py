@@ -29,6 +29,8 @@ PRIORITY_STYLE = {  # symbol, colour: priority never by colour alone
 }
 PRIORITY_ORDER = {"critical": 1, "high": 2, "medium": 3, "low": 4}
 STANDING = ("unack_active", "ack_active", "unack_rtn")
+MAX_ROWS = 300  # alarm rows drawn at once; the rest are counted above the list
+REDRAW_INTERVAL_S = 0.5
 OPEN_ORDERS = ("dispatched", "en_route", "on_scene", "escalated", "done")
 
 
@@ -83,6 +85,10 @@ class AlarmDock(QDockWidget):
         self.flood_banner.setStyleSheet("background:#b2182b; color:white; font-weight:bold; padding:4px;")
         self.flood_banner.hide()
         layout.addWidget(self.flood_banner)
+        self.more_label = QLabel("")  # in a flood: how many standing alarms the list does not show
+        self.more_label.setStyleSheet("font-weight:bold; padding:2px;")
+        self.more_label.hide()
+        layout.addWidget(self.more_label)
         self.filter_box = QLineEdit(body)
         self.filter_box.setPlaceholderText("Filter alarms: tower, storey, kind, device, state, priority…")
         self.filter_box.setClearButtonEnabled(True)
@@ -108,11 +114,21 @@ class AlarmDock(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self.alarms: dict[str, dict] = {}
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.timeout.connect(self.redraw)
+        self._last_redraw = 0.0
 
     def update_alarms(self, changes: list[tuple[str, dict | None]]) -> None:
-        """Apply retained alarm updates (None removes) and redraw."""
+        """Apply retained alarm updates (None removes) and redraw, at most every REDRAW_INTERVAL_S in a flood."""
         apply_retained(self.alarms, changes)
-        self.redraw()
+        if self._redraw_timer.isActive():
+            return
+        wait = REDRAW_INTERVAL_S - (time.monotonic() - self._last_redraw)
+        if wait <= 0:
+            self.redraw()
+        else:
+            self._redraw_timer.start(int(wait * 1000))
 
     def standing(self, filtered: bool = False) -> list[dict]:
         shown = [a for a in self.alarms.values() if a.get("state") in STANDING]
@@ -123,9 +139,15 @@ class AlarmDock(QDockWidget):
         return sorted(shown, key=lambda a: (PRIORITY_ORDER.get(a.get("priority"), 9), a.get("raised_ts") or 0))
 
     def redraw(self) -> None:
+        self._last_redraw = time.monotonic()
         selected = {a["id"] for a in self.selected_alarms()}
         self.table.setSortingEnabled(False)
-        rows = self.standing(filtered=True)
+        standing = self.standing(filtered=True)
+        rows = standing[:MAX_ROWS]  # the most urgent first: a list of thousands is read by nobody
+        hidden = len(standing) - len(rows)
+        self.more_label.setText(f"Showing the {len(rows)} most urgent of {len(standing):,} standing alarms: "
+                                "filter to narrow" if hidden else "")
+        self.more_label.setVisible(hidden > 0)
         self.table.setRowCount(len(rows))
         for r, alarm in enumerate(rows):
             symbol, colour = PRIORITY_STYLE.get(alarm.get("priority"), ("?", "#444"))

@@ -8,7 +8,9 @@ per frame.
 from __future__ import annotations
 
 import itertools
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -24,13 +26,17 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.core.devices import DeviceIndex
+from twin_app.core.engine import StepResult
+from twin_app.core.names import safe_name
 from twin_app.core.state import STATE_LABELS, DeviceState
 from twin_app.render.scene import HOST_SLOT, STATE_SLOT_RGB
-from twin_app.telemetry.engine import StepResult, TelemetryEngine
 from twin_app.telemetry.mqtt import EmbeddedBroker, make_client, parse_broker_url
+from twin_app.telemetry.runtime import build_runtime
+from twin_app.telemetry.runtime import data_dir as default_data_dir
 from twin_app.telemetry.simulator import Simulator, SimulatorRunner
 
 APPLY_INTERVAL_MS = 100
+RESEND_AFTER_S = 3.0  # an action not answered by then is sent again with the same request id
 # a symbol beside every colour: the legend never relies on hue alone (the 3D markers use the same shapes)
 STATE_SYMBOL = {DeviceState.NO_DATA: "·", DeviceState.NORMAL: "●", DeviceState.STALE: "◌",
                 DeviceState.OFFLINE: "✕", DeviceState.WARNING: "▲", DeviceState.ALARM: "■"}
@@ -132,7 +138,10 @@ class LegendDock(QDockWidget):
 
 
 class LiveTelemetry(QObject):
-    """Runs the telemetry engine for the window; optionally an embedded broker and simulator.
+    """Runs an engine runtime for the window; optionally an embedded broker and simulator.
+
+    Operator actions are kept as pending until the engine answers on ``action_result/``; an unanswered action
+    is sent again with the same request id (the engine applies a request once) and the window is told.
 
     Parameters
     ----------
@@ -147,21 +156,23 @@ class LiveTelemetry(QObject):
     data_pending = Signal()
     connection_changed = Signal(str)
     step_applied = Signal(object)  # StepResult
+    unanswered_changed = Signal(int)  # actions sent and not answered after RESEND_AFTER_S
 
     def __init__(self, window, index: DeviceIndex, broker_url: str | None, scenario: str = "none",
                  rate: float = 0.2, engine: str | None = None, operator: str = "operator",
-                 console: str = "console", audit_path=None) -> None:
+                 console: str = "console", data_dir: Path | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.index = index
         self.operator = operator
-        self.console = console
+        self.console = safe_name(console, "--console")
         self.mode = engine or ("local" if broker_url is None else "remote")
         if self.mode not in ("local", "remote"):
             raise ValueError(f"engine must be local or remote, got {self.mode!r}")
         self.broker: EmbeddedBroker | None = None
         self.runner: SimulatorRunner | None = None
         self.scenario_text = ""
+        self._scratch: tempfile.TemporaryDirectory | None = None
         if broker_url is None:
             self.broker = EmbeddedBroker()
             broker_url = self.broker.start()
@@ -172,18 +183,20 @@ class LiveTelemetry(QObject):
             client.connect(url.host, url.port)
             client.loop_start()
             self.runner = SimulatorRunner(sim, client, root=url.root, rate=rate)
+            if data_dir is None:  # a fresh embedded district: its engine starts fresh too
+                self._scratch = tempfile.TemporaryDirectory(prefix="twin_app_engine_")
+                data_dir = Path(self._scratch.name)
         self.url = parse_broker_url(broker_url)
-        channels = ("alarm", "dispatch", "action_result", "kpi") + (("action",) if self.mode == "local" else ())
-        self.engine = TelemetryEngine(index, self.url, notify=self.data_pending.emit, channels=channels)
-        self.service = None
-        if self.mode == "local":
-            from twin_app.bim.loader import cache_dir
-            from twin_app.core.audit import AuditLog
-            from twin_app.telemetry.alarm_service import AlarmService
-
-            self.audit = AuditLog(audit_path or cache_dir() / f"audit-{console}.sqlite", console=console)
-            self.service = AlarmService(self.engine, self.audit)
-        self.engine.client.on_state = self.connection_changed.emit
+        channels = ("alarm", "dispatch", "action_result", "kpi")
+        local = self.mode == "local"
+        if local and data_dir is None:
+            data_dir = default_data_dir() / f"console-{self.console}"
+        self.runtime = build_runtime(index, self.url, rules=local, folder=data_dir if local else None,
+                                     console=self.console, notify=self.data_pending.emit, channels=channels)
+        self.engine = self.runtime.engine
+        self.link = self.runtime.link
+        assert self.link is not None
+        self.link.on_state = self.connection_changed.emit
         self.connection = "connecting"
         self.connection_changed.connect(self._on_connection)
         self.data_pending.connect(self._schedule, Qt.ConnectionType.QueuedConnection)
@@ -191,12 +204,15 @@ class LiveTelemetry(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.apply)
         self._last_apply = 0.0
-        self._stall_probe = time.monotonic()
         self.last_result: StepResult | None = None
         self.steps = 0
+        self.pending: dict[str, dict] = {}  # request id -> {verb, payload, sent, first}
+        self._stopped = False
+        self._serial = 0
+        self.unanswered = 0
 
     def start(self) -> None:
-        self.engine.start()
+        self.runtime.start()
         if self.runner is not None:
             self.runner.start()
         self._status_timer = QTimer(self)
@@ -205,20 +221,50 @@ class LiveTelemetry(QObject):
         self._status_timer.start()
 
     def stop(self) -> None:
+        self._stopped = True
+        self._timer.stop()
+        if hasattr(self, "_status_timer"):
+            self._status_timer.stop()
         if self.runner is not None:
             self.runner.stop()
             self.runner.client.loop_stop()
-        self.engine.stop()
+        self.runtime.stop()
         if self.broker is not None:
             self.broker.stop()
+        if self._scratch is not None:
+            self._scratch.cleanup()
 
     def send_action(self, verb: str, body: dict) -> str:
-        """Publish an operator action with the operator's identity; returns its request id."""
-        request = f"{self.console}-{int(time.time() * 1000)}"
+        """Publish an operator action with the operator's identity; returns its request id (kept until answered)."""
+        self._serial += 1
+        request = f"{self.console}-{int(time.time() * 1000)}-{self._serial}"
         payload = {**body, "operator": self.operator, "console": self.console, "request": request,
                    "ts": time.time()}
-        self.engine.client.publish(f"{self.url.root}/action/{verb}", payload, qos=1)
+        self.pending[request] = {"verb": verb, "payload": payload, "sent": time.monotonic(),
+                                 "first": time.monotonic()}
+        self._publish_action(verb, payload)
         return request
+
+    def _publish_action(self, verb: str, payload: dict) -> None:
+        assert self.link is not None
+        self.link.publish(f"action/{verb}", payload, qos=1)
+
+    def _follow_up(self, result: StepResult) -> None:
+        """Answered actions leave the pending list; unanswered ones are sent again (same request id)."""
+        for console, body in result.results:
+            if console == self.console:
+                self.pending.pop(str(body.get("request")), None)
+        now = time.monotonic()
+        late = 0
+        for pending in self.pending.values():
+            if now - pending["sent"] >= RESEND_AFTER_S:
+                pending["sent"] = now
+                self._publish_action(pending["verb"], pending["payload"])
+            if now - pending["first"] >= RESEND_AFTER_S:
+                late += 1
+        if late != self.unanswered:
+            self.unanswered = late
+            self.unanswered_changed.emit(late)
 
     def _on_connection(self, state: str) -> None:
         self.connection = state
@@ -229,13 +275,14 @@ class LiveTelemetry(QObject):
         wait = max(0, int(APPLY_INTERVAL_MS - (time.monotonic() - self._last_apply) * 1000))
         self._timer.start(wait)
 
-    def apply(self) -> StepResult:
+    def apply(self) -> StepResult | None:
         """Apply what arrived (GUI thread), recolour the scene and refresh the status and legend."""
+        if self._stopped:
+            return None
         self._last_apply = time.monotonic()
-        result = self.engine.step()
-        if self.service is not None:
-            self.service.step(result)
+        result = self.runtime.step()
         self.last_result = result
         self.steps += 1
+        self._follow_up(result)
         self.step_applied.emit(result)
         return result

@@ -148,6 +148,10 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.selection_label, 1)
         self.live_label = QLabel("Telemetry: off")
         self.alarm_label = QLabel("")
+        self.unanswered_label = QLabel("")
+        self.unanswered_label.setStyleSheet("background:#e69f00; color:black; font-weight:bold; padding:1px 6px;")
+        self.unanswered_label.hide()
+        bar.addPermanentWidget(self.unanswered_label)
         bar.addPermanentWidget(self.alarm_label)
         bar.addPermanentWidget(self.live_label)
         bar.addPermanentWidget(self.model_label)
@@ -286,7 +290,7 @@ class MainWindow(QMainWindow):
 
     # -- live telemetry ---------------------------------------------------------------------------
     def start_live(self, broker: str | None, scenario: str = "none", rate: float = 0.2, engine: str | None = None,
-                   operator: str = "operator", console: str = "console", audit=None) -> None:
+                   operator: str = "operator", console: str = "console", data_dir=None) -> None:
         """Connect the telemetry (the embedded broker and simulator when `broker` is None)."""
         if self.devices is None:
             return
@@ -294,13 +298,14 @@ class MainWindow(QMainWindow):
         self.live_label.setText("Telemetry: starting…")
         try:
             self.live = LiveTelemetry(self, self.devices, broker, scenario=scenario, rate=rate, engine=engine,
-                                      operator=operator, console=console, audit_path=audit)
+                                      operator=operator, console=console, data_dir=data_dir)
         except (InputError, RuntimeError, OSError, ValueError) as exc:
             self.live = None
             self.live_label.setText("Telemetry: off")
             self.warn("Telemetry", f"Cannot start the telemetry: {exc}")
             return
         self.live.step_applied.connect(self._on_step)
+        self.live.unanswered_changed.connect(self._on_unanswered)
         self.legend.set_kinds(list(self.live.engine.store.kind_names))
         self.live.start()
         if self.selected >= 0:
@@ -340,7 +345,7 @@ class MainWindow(QMainWindow):
         age = engine.data_age_s()
         age_text = "no data yet" if age is None else f"data age {age:.1f} s"
         self.live_label.setText(
-            f"MQTT {engine.url_display} {self.live.connection.split(':')[0]} · "
+            f"MQTT {self.live.runtime.url_display} {self.live.connection.split(':')[0]} · "
             f"{engine.readings_per_s():,.0f} readings/s · {age_text} · "
             f"■ {int(counts[DeviceState.ALARM])} alarm ▲ {int(counts[DeviceState.WARNING])} warning "
             f"✕ {int(counts[DeviceState.OFFLINE])} offline ◌ {int(counts[DeviceState.STALE])} stale")
@@ -365,6 +370,12 @@ class MainWindow(QMainWindow):
             return
         self.live.send_action(verb, body)
         self.statusBar().showMessage(f"{verb} sent as {self.live.operator}", 3000)
+
+    def _on_unanswered(self, count: int) -> None:
+        """Actions the engine has not answered yet: the operator must know they are not done."""
+        self.unanswered_label.setText(f"⚠ {count} action(s) not answered by the engine yet — sending again"
+                                      if count else "")
+        self.unanswered_label.setVisible(count > 0)
 
     def _on_alarm_selected(self, alarm: dict) -> None:
         if self.model is None:

@@ -1,0 +1,148 @@
+"""The engine's durable state: one SQLite file in the data folder, written once per engine step.
+
+WAL journal and ``synchronous=FULL``: once `EngineDatabase.commit` returns, the step's changes (alarms, orders,
+units, pending commands, answered requests, KPI logs, audit entries) survive a killed process or a power loss.
+Each step's changes go in one transaction, so a restart sees a step wholly or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from twin_app.core.errors import InputError
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alarms (id TEXT PRIMARY KEY, key TEXT NOT NULL, live INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alarms_live ON alarms (live);
+CREATE TABLE IF NOT EXISTS occurrences (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, open INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS units (id TEXT PRIMARY KEY, status TEXT NOT NULL, order_id TEXT);
+CREATE TABLE IF NOT EXISTS commands (id TEXT PRIMARY KEY, done INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, ts REAL NOT NULL, answer TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS kpi_log (alarm_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+"""
+
+
+@dataclass
+class Changes:
+    """What one engine step changed, to be written in one transaction."""
+
+    alarms: dict[str, dict] = field(default_factory=dict)  # id -> record (with "live")
+    occurrences: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, dict] = field(default_factory=dict)
+    units: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    commands: dict[str, dict] = field(default_factory=dict)  # id -> record (with "done")
+    requests: dict[str, tuple[float, dict]] = field(default_factory=dict)
+    kpi_log: dict[str, dict] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def merge(self, later: Changes) -> None:
+        """Add a later step's changes (the later value of a key wins)."""
+        for name in ("alarms", "occurrences", "orders", "units", "commands", "requests", "kpi_log", "meta"):
+            getattr(self, name).update(getattr(later, name))
+
+    def __bool__(self) -> bool:
+        return any((self.alarms, self.occurrences, self.orders, self.units, self.commands, self.requests,
+                    self.kpi_log, self.meta))
+
+
+@dataclass
+class Snapshot:
+    """Everything a restarted engine takes back."""
+
+    alarms: list[dict]
+    occurrences: dict[str, int]
+    orders: list[dict]
+    units: dict[str, tuple[str, str | None]]
+    commands: list[dict]
+    requests: dict[str, dict]
+    kpi_log: dict[str, dict]
+    meta: dict[str, object]
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+class EngineDatabase:
+    """The durable state of one engine.
+
+    Parameters
+    ----------
+    path
+        The SQLite file (created with its folder when missing).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.connection = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=FULL")
+            self.connection.executescript(SCHEMA)
+            row = self.connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise InputError(str(self.path), f"the engine's database cannot be opened ({exc})") from None
+        if row is None:
+            self.connection.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(json.loads(row[0])) != SCHEMA_VERSION:
+            raise InputError(str(self.path), f"database schema {row[0]} is not {SCHEMA_VERSION}")
+        self.lock = threading.RLock()  # shared with the audit log on the same connection
+        self.commits = 0
+
+    def load(self) -> Snapshot:
+        """Everything live: alarms not finished, all orders and units, commands not done, answered requests."""
+        db = self.connection
+        with self.lock:
+            alarms = [json.loads(b) for (b,) in db.execute("SELECT body FROM alarms WHERE live = 1")]
+            occurrences = dict(db.execute("SELECT key, n FROM occurrences").fetchall())
+            orders = [json.loads(b) for (b,) in db.execute("SELECT body FROM orders ORDER BY id")]
+            units = {u: (s, o) for u, s, o in db.execute("SELECT id, status, order_id FROM units")}
+            commands = [json.loads(b) for (b,) in db.execute("SELECT body FROM commands WHERE done = 0")]
+            requests = {r: json.loads(a) for r, a in db.execute("SELECT id, answer FROM requests")}
+            kpi_log = {a: json.loads(b) for a, b in db.execute("SELECT alarm_id, body FROM kpi_log")}
+            meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+        return Snapshot(alarms, occurrences, orders, units, commands, requests, kpi_log, meta)
+
+    def commit(self, changes: Changes, audit: list[tuple] = ()) -> None:
+        """Write one step's changes and its audit rows in one durable transaction."""
+        if not changes and not audit:
+            return
+        db = self.connection
+        with self.lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?)",
+                               [(i, r["key"], int(r.pop("live", True)), _dumps(r)) for i, r in changes.alarms.items()])
+                db.executemany("INSERT OR REPLACE INTO occurrences VALUES (?, ?)", list(changes.occurrences.items()))
+                db.executemany("INSERT OR REPLACE INTO orders VALUES (?, ?, ?)",
+                               [(i, int(r.pop("open", True)), _dumps(r)) for i, r in changes.orders.items()])
+                db.executemany("INSERT OR REPLACE INTO units VALUES (?, ?, ?)",
+                               [(u, s, o) for u, (s, o) in changes.units.items()])
+                db.executemany("INSERT OR REPLACE INTO commands VALUES (?, ?, ?)",
+                               [(i, int(r.pop("done", False)), _dumps(r)) for i, r in changes.commands.items()])
+                db.executemany("INSERT OR REPLACE INTO requests VALUES (?, ?, ?)",
+                               [(i, ts, _dumps(a)) for i, (ts, a) in changes.requests.items()])
+                db.executemany("INSERT OR REPLACE INTO kpi_log VALUES (?, ?)",
+                               [(i, _dumps(b)) for i, b in changes.kpi_log.items()])
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                               [(k, _dumps(v)) for k, v in changes.meta.items()])
+                if audit:
+                    db.executemany("INSERT INTO audit (ts, operator, console, action, target, before, after, outcome) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", audit)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self.commits += 1
+
+    def close(self) -> None:
+        with self.lock:
+            self.connection.close()

@@ -1,0 +1,643 @@
+"""The engine: live state, alarm rules, linked actions, dispatch and operator actions, in pure Python.
+
+A source (live MQTT, a recording) fills an `Inbox`; the engine drains it on its own schedule (`Engine.step`) and
+says what must go out through a `Port` (the MQTT link is one; a recorder and a training sandbox are others).
+With an `EngineDatabase` the state is durable: every step's changes are committed in one transaction before
+anything is published or any operator action is answered, and a restarted engine takes everything back.
+
+Every message is handled under a guard: what fails is counted, logged once per kind and, for an operator action,
+answered on ``action_result/``; nothing a message holds can end the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from twin_app.core.actions import CONFIRM_AFTER_S, ActuatorIndex, Command, linked_commands
+from twin_app.core.alarms import Alarm, AlarmState, AlarmSystem, Priority
+from twin_app.core.audit import AuditLog
+from twin_app.core.database import Changes, EngineDatabase
+from twin_app.core.devices import DeviceIndex
+from twin_app.core.dispatch import Dispatcher, Order, order_from_json
+from twin_app.core.errors import InputError
+from twin_app.core.inbox import Action, Drained
+from twin_app.core.names import is_safe_name, safe_name, short_text
+from twin_app.core.state import DeviceState, StateStore
+
+log = logging.getLogger("twin_app.engine")
+SYSTEM = "system"
+MAX_FUTURE_S = 300.0  # a reading stamped further ahead than this is refused (clock skew)
+MAX_AGE_S = 86400.0  # ... and one older than this
+KPI_PERIOD_S = 2.0
+VERBS = ("ack", "shelve", "unshelve", "suppress", "out_of_service", "comment", "dispatch", "unit_status", "close")
+UNIT_REPORTS = ("en_route", "on_scene", "done", "cancelled")
+
+
+class Port(Protocol):
+    """Where the engine's output goes (topics are relative to the root, e.g. ``alarm/ID``)."""
+
+    def publish(self, topic: str, payload: dict | None, retain: bool = False) -> object:
+        """Send (QoS 1); returns a token for `delivered`."""
+
+    def delivered(self, token: object) -> bool:
+        """True once the publication with this token reached the broker."""
+
+    def settle(self, token: object) -> None:
+        """An input message (an operator action) is durable: the source may confirm it to the broker."""
+
+
+class NullPort:
+    """A port that drops everything (an engine fed and read in-process: tests, replay)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict | None, bool]] = []
+
+    def publish(self, topic: str, payload: dict | None, retain: bool = False) -> object:
+        self.sent.append((topic, payload, retain))
+        return len(self.sent)
+
+    def delivered(self, token: object) -> bool:
+        return True
+
+    def settle(self, token: object) -> None:
+        return None
+
+
+@dataclass
+class StepResult:
+    """What one engine step applied and what the district looks like after it."""
+
+    readings: int
+    device_state: np.ndarray
+    element_state: np.ndarray
+    rolled_state: np.ndarray
+    latency_ms: np.ndarray  # receive -> applied, per message batch
+    events: list[dict] = field(default_factory=list)
+    sent_ts: np.ndarray = field(default_factory=lambda: np.zeros(0))  # distinct time stamps applied
+    alarms: list = field(default_factory=list)  # (alarm id, payload or None) read back from alarm/
+    orders: list = field(default_factory=list)  # (order id, payload or None) from dispatch/
+    results: list = field(default_factory=list)  # (console, body) from action_result/
+    kpis: dict | None = None  # from kpi/summary
+    changed: list[Alarm] = field(default_factory=list)  # alarms this engine changed (rules on)
+    seconds: float = 0.0  # how long the step took
+
+
+@dataclass
+class PendingCommand:
+    """A linked command waiting for its actuator to report the commanded state."""
+
+    command: Command
+    id: str
+    sent_ts: float
+    alarm_id: str
+    confirmed: bool = False
+    delivered: bool = False
+    token: object = None
+    restored: bool = False  # taken back after a restart: its confirmation time starts again then
+    grace_from: float | None = None
+
+    def to_record(self) -> dict:
+        c = self.command
+        return {"id": self.id, "sent_ts": self.sent_ts, "alarm_id": self.alarm_id, "confirmed": self.confirmed,
+                "delivered": self.delivered, "device_id": c.device_id, "row": c.row, "action": c.action,
+                "reason": c.reason, "confirm_value": c.confirm_value, "done": self.confirmed}
+
+    @classmethod
+    def from_record(cls, r: dict) -> PendingCommand:
+        command = Command(r["device_id"], int(r["row"]), r["action"], r["reason"], float(r["confirm_value"]))
+        return cls(command, r["id"], float(r["sent_ts"]), r["alarm_id"], bool(r["confirmed"]), bool(r["delivered"]))
+
+
+class Engine:
+    """The command center's engine for one model and registry.
+
+    Parameters
+    ----------
+    index
+        The registry joined to the model.
+    port
+        Where publications go (None: nowhere).
+    database
+        The durable state (None: in memory only); restored at once when it holds state.
+    rules
+        False for a console that shows another engine's alarms: state and roll-up only.
+    audit
+        The audit log; by default the database's (or none without a database).
+    """
+
+    def __init__(self, index: DeviceIndex, port: Port | None = None, database: EngineDatabase | None = None,
+                 rules: bool = True, audit: AuditLog | None = None, dispatcher: Dispatcher | None = None,
+                 console: str = "engine", max_future_s: float = MAX_FUTURE_S, max_age_s: float = MAX_AGE_S) -> None:
+        self.index = index
+        self.port: Port = port if port is not None else NullPort()
+        self.database = database
+        self.rules = rules
+        self.store = StateStore(index)
+        self.max_future_s = max_future_s
+        self.max_age_s = max_age_s
+        self.errors: dict[str, int] = {}
+        self._logged: set[str] = set()
+        self.started = time.time()
+        self._window: deque[tuple[float, int]] = deque()
+        self.steps = 0
+        self.max_step_s = 0.0
+        self.alarms = AlarmSystem(self.store)
+        self.dispatcher = dispatcher or Dispatcher()
+        self.actuators = ActuatorIndex(index) if rules else None
+        self.audit = audit if audit is not None else (AuditLog(database, console) if database is not None else None)
+        self.pending: dict[str, PendingCommand] = {}
+        self.raised_times: deque[float] = deque()
+        self.answers: dict[str, dict] = {}  # request id -> the answer given (idempotent actions)
+        self.action_errors: list[str] = []
+        self._kpi_published = 0.0
+        self._kpi_dirty = True
+        self._republish = False
+        self._changes = Changes()
+        self._outbox: list[tuple[str, dict | None, bool, str | None]] = []
+        self._settle: list[object] = []
+        self._unsaved: tuple | None = None
+        self.client_id: str | None = None
+        if database is not None:
+            self.restore()
+
+    # -- durability ---------------------------------------------------------------------------------
+    def restore(self) -> None:
+        """Take back the state of the database; everything retained is republished at the first step."""
+        assert self.database is not None
+        snap = self.database.load()
+        for record in snap.alarms:
+            self.alarms.restore(Alarm.from_record(record))
+        for key, n in snap.occurrences.items():
+            self.alarms.occurrences[key] = max(self.alarms.occurrences.get(key, 0), int(n))
+        orders = [order_from_json(o) for o in snap.orders]
+        self.dispatcher.restore(orders, snap.units, int(snap.meta.get("serial", 0) or 0), snap.kpi_log)
+        for record in snap.commands:
+            pending = PendingCommand.from_record(record)
+            pending.restored = True
+            self.pending[pending.id] = pending
+        self.answers = snap.requests
+        self.raised_times = deque(float(t) for t in snap.meta.get("raised_times", []) or [])
+        client_id = snap.meta.get("client_id")
+        if not isinstance(client_id, str):
+            client_id = f"twin-app-engine-{uuid.uuid4().hex[:12]}"
+            self.database.commit(Changes(meta={"client_id": client_id}))
+        self.client_id = client_id
+        self.restored = {"alarms": len(snap.alarms), "orders": len(orders), "commands": len(snap.commands),
+                         "requests": len(snap.requests)}
+        self._republish = True
+        log.info("engine state restored from %s: %s", self.database.path, self.restored)
+
+    # -- errors -------------------------------------------------------------------------------------
+    def count_error(self, kind: str, where: str, message: str, n: int = 1) -> None:
+        """Count dropped input by kind; the first of each kind is logged with where it came from."""
+        self.errors[kind] = self.errors.get(kind, 0) + n
+        if kind not in self._logged:
+            self._logged.add(kind)
+            log.warning("dropped input (%s) on %s: %s", kind, where, message)
+
+    def _guard(self, where: str, work: Callable[[], object]) -> object:
+        """Run one piece of work; an exception is counted and logged, never raised."""
+        try:
+            return work()
+        except InputError as exc:
+            self.count_error("refused", where, str(exc))
+        except Exception as exc:
+            self.count_error("internal", where, f"{type(exc).__name__}: {exc}")
+            log.exception("engine: error while handling %s", where)
+        return None
+
+    # -- the step -----------------------------------------------------------------------------------
+    def step(self, drained: Drained, now: float | None = None) -> StepResult:
+        """Apply everything drained from the inbox: state, roll-up, and (rules on) alarms and actions."""
+        started = time.perf_counter()
+        now = time.time() if now is None else now
+        for gateway, online in drained.status:
+            if not self.store.set_gateway(gateway, online):
+                self.count_error("unknown_gateway", f"status/{gateway[:60]}", "no device of the registry uses it")
+        rows, values, ts, received = self._in_time(drained, now)
+        self.store.apply(rows, values, ts)
+        applied = time.monotonic()
+        latency = (applied - np.unique(received)) * 1000.0 if len(received) else np.zeros(0)
+        device_state = self.store.states(now)
+        element_state = self.store.element_states(device_state)
+        rolled = self.store.rollup(element_state)
+        self._window.append((applied, len(rows)))
+        while self._window and applied - self._window[0][0] > 5.0:
+            self._window.popleft()
+        changed: list[Alarm] = []
+        if self.rules:
+            changed = self._alarm_step(drained, device_state, now)
+        self.steps += 1
+        seconds = time.perf_counter() - started
+        self.max_step_s = max(self.max_step_s, seconds)
+        return StepResult(len(rows), device_state, element_state, rolled, latency, drained.events,
+                          np.unique(ts), drained.alarms, drained.orders, drained.results, drained.kpis, changed,
+                          seconds)
+
+    def _in_time(self, drained: Drained, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Readings whose time stamp is plausible; the rest is refused and counted, never stored."""
+        ts = drained.ts
+        ok = (ts <= now + self.max_future_s) & (ts >= now - self.max_age_s)
+        if ok.all():
+            return drained.rows, drained.values, ts, drained.received
+        bad = int((~ok).sum())
+        self.count_error("bad_ts", "telemetry", f"{bad} reading(s) stamped more than {self.max_future_s:.0f} s ahead "
+                                                f"or {self.max_age_s:.0f} s behind the engine's clock", bad)
+        return drained.rows[ok], drained.values[ok], ts[ok], drained.received[ok]
+
+    def _alarm_step(self, drained: Drained, device_state: np.ndarray, now: float) -> list[Alarm]:
+        changed: dict[str, Alarm] = {}
+        self._changes = Changes()
+        self._outbox = []
+        self._settle = []
+        if self.audit is not None and self.database is not None:
+            self.audit.buffer = []
+        if self._republish:
+            self._republish = False
+            for alarm in list(self.alarms.alarms.values()):
+                changed[alarm.id] = alarm
+            for order in self.dispatcher.orders.values():
+                self._publish_order(order)
+            self._resend_undelivered_commands(now)
+        for name, body in drained.alarms:
+            self._guard(f"alarm/{name[:60]}", lambda n=name, b=body: self._retained_alarm(n, b))
+        for name, body in drained.orders:
+            self._guard(f"dispatch/{name[:60]}", lambda n=name, b=body: self._retained_order(n, b))
+        for event in drained.events:
+            alarm = self._guard("event", lambda e=event: self._event(e, now))
+            if isinstance(alarm, Alarm):
+                changed[alarm.id] = alarm
+        evaluated = self._guard("rules", lambda: self.alarms.evaluate(now, device_state)) or []
+        for alarm in evaluated:
+            changed[alarm.id] = alarm
+        for alarm in list(changed.values()):
+            if alarm.state == AlarmState.UNACK_ACTIVE and alarm.raised_ts == now:
+                self.raised_times.append(now)
+                self._changes.meta["raised_times"] = None  # written below
+                self._guard(f"linked actions of {alarm.id}", lambda a=alarm: self._linked_actions(a, now))
+                self._guard(f"dispatch of {alarm.id}", lambda a=alarm: self._auto_dispatch(a, now))
+        for alarm in self._guard("confirmations", lambda: self._confirmations(now)) or []:
+            changed[alarm.id] = alarm
+        for order in self._guard("escalation", lambda: self.dispatcher.overdue(now)) or []:
+            self._record(SYSTEM, "escalate", order.id, {"status": "dispatched"}, order.to_json())
+            self._publish_order(order)
+        for action in drained.actions:
+            for alarm in self.apply_action(action, now):
+                changed[alarm.id] = alarm
+        for alarm in changed.values():
+            self._send(f"alarm/{alarm.id}", self._alarm_json(alarm))
+            if alarm.finished:  # the occurrence is over: its retained topic is cleared, its record stays
+                self._send(f"alarm/{alarm.id}", None)
+        committed = self._commit(changed.values(), now)
+        for alarm in changed.values():
+            self.alarms.forget(alarm)
+        if committed:  # else published once a later step writes them
+            self._flush(bool(changed), now)
+        return list(changed.values())
+
+    def _commit(self, changed, now: float) -> bool:
+        """Write the step's changes durably (before anything goes out); False when the database refused them."""
+        changes = self._changes
+        for alarm in changed:
+            changes.alarms[alarm.id] = {**alarm.to_record(), "live": not alarm.finished}
+            changes.occurrences[alarm.key] = self.alarms.occurrences.get(alarm.key, alarm.occurrence)
+            if alarm.id in self.dispatcher.alarm_log:
+                changes.kpi_log[alarm.id] = self.dispatcher.alarm_log[alarm.id]
+        while self.raised_times and now - self.raised_times[0] > 3600.0:
+            self.raised_times.popleft()
+        if "raised_times" in changes.meta:
+            changes.meta["raised_times"] = list(self.raised_times)
+        changes.meta["serial"] = self.dispatcher.serial
+        audit = []
+        if self.audit is not None and self.audit.buffer is not None:
+            audit, self.audit.buffer = self.audit.buffer, None
+        if self.database is None:
+            return True
+        if self._unsaved is not None:  # an earlier step could not be written: it goes first, in this transaction
+            earlier, earlier_audit, earlier_outbox, earlier_settle = self._unsaved
+            earlier.merge(changes)
+            changes, audit = earlier, earlier_audit + audit
+            self._outbox = earlier_outbox + self._outbox
+            self._settle = earlier_settle + self._settle
+            self._unsaved = None
+        try:
+            self.database.commit(changes, audit)
+        except Exception as exc:  # disk full, say: nothing goes out until it is written (retried next step)
+            self._unsaved = (changes, audit, self._outbox, self._settle)
+            self._outbox, self._settle = [], []
+            self.count_error("database", str(self.database.path), f"the step could not be written: {exc}")
+            return False
+        return True
+
+    def _flush(self, changed: bool, now: float) -> None:
+        """Publish what the committed step says: alarms, orders, commands, answers; then settle actions."""
+        port = self.port
+        for topic, payload, retain, command in self._outbox:
+            token = self._guard(topic, lambda t=topic, p=payload, r=retain: port.publish(t, p, retain=r))
+            if command is not None and command in self.pending:
+                self.pending[command].token = token
+        for token in self._settle:
+            self._guard("settle", lambda t=token: port.settle(t))
+        self._kpi_dirty |= changed or bool(self._settle)
+        if self._kpi_dirty and now - self._kpi_published >= KPI_PERIOD_S:
+            summary = {**self.kpis(now), "ts": now, "flood": self.alarms.flood(now),
+                       "rate_per_10min": self.alarms.rate_per_10min(now)}
+            self._guard("kpi/summary", lambda: port.publish("kpi/summary", summary, retain=True))
+            self._kpi_published, self._kpi_dirty = now, False
+
+    def _send(self, topic: str, payload: dict | None, retain: bool = True, command: str | None = None) -> None:
+        self._outbox.append((topic, payload, retain, command))
+
+    def _alarm_json(self, alarm: Alarm) -> dict:
+        payload = alarm.to_json()
+        host = alarm.host_element
+        model = self.index.model
+        if host >= 0:
+            payload["building"] = str(model.name[model.building[host]]) if model.building[host] >= 0 else None
+            payload["storey"] = str(model.name[model.storey[host]]) if model.storey[host] >= 0 else None
+        rule, unit = self.dispatcher.propose(alarm)
+        payload["proposed"] = {"party": rule.party, "unit": unit.id if unit else None,
+                               "deadline_min": rule.deadline_min}
+        return payload
+
+    def _publish_order(self, order: Order) -> None:
+        self._changes.orders[order.id] = {**order.to_json(), "open": order.status != "closed"}
+        unit = self.dispatcher.units.get(order.unit)
+        if unit is not None:
+            self._changes.units[unit.id] = (unit.status, unit.order)
+        self._send(f"dispatch/{order.id}", order.to_json())
+
+    def _record(self, operator: str, action: str, target: str, before: object, after: object,
+                outcome: str = "ok") -> None:
+        if self.audit is not None:
+            self.audit.record(operator, action, target, before, after, outcome)
+
+    def _retained_alarm(self, name: str, body: dict | None) -> None:
+        """A retained ``alarm/`` topic that no live alarm of this engine backs is cleared."""
+        if body is not None and name not in self.alarms.alarms and is_safe_name(name):
+            self.count_error("stale_retained", f"alarm/{name}", "a retained alarm this engine does not hold: cleared")
+            self._send(f"alarm/{name}", None)
+
+    def _retained_order(self, name: str, body: dict | None) -> None:
+        order = self.dispatcher.orders.get(name)
+        if body is not None and (order is None or order.status == "closed") and is_safe_name(name):
+            if order is None:
+                self.count_error("stale_retained", f"dispatch/{name}", "a retained order this engine does not hold")
+            self._send(f"dispatch/{name}", None)
+
+    def _event(self, event: dict, now: float) -> Alarm | None:
+        event_id = safe_name(event.get("id"), "event id")
+        ts = float(event.get("ts") or now)
+        if not now - self.max_age_s <= ts <= now + self.max_future_s:
+            self.count_error("bad_ts", f"event/{event_id}", "event stamped too far from the engine's clock")
+            return None
+        model = self.index.model
+        if isinstance(event.get("host_global_id"), str):
+            host = model.index_of(event["host_global_id"][:64])
+        else:
+            row = int(self.index.rows_of_ids([str(event.get("device_id"))[:200]])[0])
+            host = int(self.index.host_element[row]) if row >= 0 else -1
+        if host < 0:
+            self.count_error("unknown_event_source", "event", f"event {event_id} names no known device or element")
+            return None
+        return self.alarms.raise_event({**event, "id": event_id}, host, str(model.global_id[host]), now)
+
+    def _linked_actions(self, alarm: Alarm, now: float) -> None:
+        assert self.actuators is not None
+        for command in linked_commands(alarm, self.actuators):
+            pending = PendingCommand(command, f"C{uuid.uuid4().hex[:12]}", now, alarm.id)
+            self.pending[pending.id] = pending
+            self._changes.commands[pending.id] = pending.to_record()
+            self._send(f"cmd/{command.device_id}", self._command_json(pending), retain=False, command=pending.id)
+            self._record(SYSTEM, f"cmd:{command.action}", command.device_id, None,
+                         {"id": pending.id, "alarm": alarm.id})
+
+    @staticmethod
+    def _command_json(pending: PendingCommand) -> dict:
+        return {"id": pending.id, "ts": pending.sent_ts, "action": pending.command.action,
+                "reason": pending.command.reason, "alarm_id": pending.alarm_id}
+
+    def _resend_undelivered_commands(self, now: float) -> None:
+        """After a restart: commands the broker never took are sent again with their own id (actuators dedupe)."""
+        for pending in self.pending.values():
+            if not pending.delivered and not pending.confirmed:
+                self._send(f"cmd/{pending.command.device_id}", self._command_json(pending), retain=False,
+                           command=pending.id)
+
+    def _confirmations(self, now: float) -> list[Alarm]:
+        """A command is confirmed when its actuator reports the commanded state; else its own alarm rises."""
+        changed = []
+        store = self.store
+        for pending in list(self.pending.values()):
+            if not pending.delivered and pending.token is not None and self.port.delivered(pending.token):
+                pending.delivered = True
+                self._changes.commands[pending.id] = pending.to_record()
+            if pending.confirmed:
+                continue
+            row = pending.command.row
+            # a restored command gets its full confirmation time after the restart
+            if pending.restored and pending.grace_from is None:
+                pending.grace_from = now
+            deadline = (pending.grace_from or pending.sent_ts) + CONFIRM_AFTER_S
+            if store.ts[row] >= pending.sent_ts and store.value[row] == pending.command.confirm_value:
+                pending.confirmed = True
+                self._record(SYSTEM, "cmd:confirmed", pending.command.device_id, None, {"id": pending.id})
+            elif now > deadline:
+                host = int(self.index.host_element[row])
+                alarm = self.alarms.raise_condition(
+                    f"{pending.command.device_id}:action_unconfirmed", pending.command.device_id,
+                    "action_unconfirmed", str(self.index.devices["kind"].iat[row]), Priority.HIGH, host,
+                    str(self.index.devices["host_global_id"].iat[row]), True, now)
+                pending.confirmed = True  # raised once
+                if alarm is not None:
+                    changed.append(alarm)
+            if pending.confirmed:
+                self._changes.commands[pending.id] = pending.to_record()
+                del self.pending[pending.id]
+        return changed
+
+    def _auto_dispatch(self, alarm: Alarm, now: float) -> None:
+        rule, unit = self.dispatcher.propose(alarm)
+        if rule.auto and unit is not None:
+            order = self.dispatcher.dispatch(alarm, unit.id, SYSTEM, now)
+            self._record(SYSTEM, "dispatch", alarm.id, None, order.to_json())
+            self._publish_order(order)
+
+    # -- operator actions ---------------------------------------------------------------------------
+    def apply_action(self, action: Action, now: float) -> list[Alarm]:
+        """Apply one operator action; answered on ``action_result/{console}`` once durable, at most once applied.
+
+        A request id already answered is answered again the same way and changes nothing.
+        """
+        body, verb = action.body, action.verb
+        self._settle.append(action.token)
+        console = body.get("console", "console") if isinstance(body, dict) else None
+        if not is_safe_name(console):
+            self.count_error("bad_console", f"action/{verb[:40]}", "an action whose console name is not valid "
+                                                                   "(it cannot be answered)")
+            self._record("?", verb[:40], "?", None, None, outcome="refused: invalid console name")
+            return []
+        request = body.get("request")
+        if not isinstance(request, str) or not 0 < len(request) <= 200 or not request.isprintable():
+            message = f"action/{verb[:40]}: every action needs a request id (text of at most 200 characters)"
+            self.action_errors.append(message)
+            self._record("?", verb[:40], "?", None, None, outcome="refused: no request id")
+            self._answer(console, None, verb, False, message)
+            return []
+        previous = self.answers.get(request)
+        if previous is not None:
+            self._send(f"action_result/{console}", previous, retain=False)
+            return []
+        operator = body.get("operator")
+        try:
+            operator = short_text(operator, "operator", limit=100, required=True)
+            changed = self._apply(verb, body, operator, now)
+        except InputError as exc:
+            self.action_errors.append(str(exc))
+            del self.action_errors[:-100]
+            log.warning("refused %s by %s: %s", verb[:40], str(operator)[:40], exc)
+            self._record(str(operator)[:100] if isinstance(operator, str) else "?", verb[:40],
+                         str(body.get("alarm_id") or body.get("order_id") or "?")[:200], None, None,
+                         outcome=f"refused: {exc.what}")
+            self._answer(console, request, verb, False, str(exc))
+            return []
+        except Exception as exc:  # a bug must not end the engine: refuse and say so
+            self.count_error("internal", f"action/{verb[:40]}", f"{type(exc).__name__}: {exc}")
+            log.exception("engine: error while applying %s", verb[:40])
+            self._answer(console, request, verb, False,
+                         f"internal error ({type(exc).__name__}): the action may not have been applied")
+            return []
+        self._answer(console, request, verb, True, "done")
+        return changed
+
+    def _answer(self, console: str, request: str | None, verb: str, ok: bool, message: str) -> None:
+        answer = {"request": request, "verb": verb[:40], "ok": ok, "message": message}
+        if request is not None:
+            self.answers[request] = answer
+            self._changes.requests[request] = (time.time(), answer)
+        self._send(f"action_result/{console}", answer, retain=False)
+
+    @staticmethod
+    def _text(body: dict, key: str, where: str, required: bool = True) -> str:
+        value = body.get(key)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value or len(value) > 200:
+            raise InputError(where, f"{key} must be text (at most 200 characters)")
+        return value
+
+    def _apply(self, verb: str, body: dict, operator: str, now: float) -> list[Alarm]:
+        system = self.alarms
+        if verb not in VERBS:
+            raise InputError(f"action {verb[:40]}", f"unknown action ({', '.join(VERBS)})")
+        if verb == "ack":
+            ids = body.get("alarm_ids") or [body.get("alarm_id")]
+            if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids) or len(ids) > 10000:
+                raise InputError("ack", "alarm_ids must be a list of alarm ids")
+            for alarm_id in ids:  # check all first: a bad id in the list changes nothing
+                state = system.get(alarm_id).state
+                if state not in (AlarmState.UNACK_ACTIVE, AlarmState.UNACK_RTN):
+                    raise InputError(f"alarm {alarm_id}", f"cannot be acknowledged in state {state.value}")
+            out = []
+            for alarm_id in ids:
+                before = system.alarms[alarm_id].state.value
+                alarm = system.acknowledge(alarm_id, operator, now)
+                self.dispatcher.note_ack(alarm, now)
+                self._record(operator, "ack", alarm_id, {"state": before}, {"state": alarm.state.value})
+                out.append(alarm)
+            return out
+        if verb in ("unit_status", "close"):
+            return self._order_action(verb, body, operator, now)
+        alarm = system.get(self._text(body, "alarm_id", verb))
+        if verb == "shelve":
+            minutes = body.get("minutes")
+            if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not math.isfinite(minutes):
+                raise InputError("shelve", "minutes must be a number")
+            reason = short_text(body.get("reason"), "shelve reason", limit=500)
+            before = alarm.state.value
+            system.shelve(alarm.id, operator, reason, now + 60.0 * minutes, now)
+            self._record(operator, "shelve", alarm.id, {"state": before},
+                         {"state": alarm.state.value, "until": alarm.shelved_until, "reason": alarm.shelve_reason})
+        elif verb == "unshelve":
+            system.unshelve(alarm.id, now)
+            self._record(operator, "unshelve", alarm.id, {"state": "shelved"}, {"state": alarm.state.value})
+        elif verb in ("suppress", "out_of_service"):
+            on = body.get("on", True)
+            if not isinstance(on, bool):
+                raise InputError(verb, "on must be true or false")
+            before = alarm.state.value
+            (system.suppress if verb == "suppress" else system.out_of_service)(alarm.id, on, now)
+            self._record(operator, verb, alarm.id, {"state": before}, {"state": alarm.state.value})
+        elif verb == "comment":
+            system.comment(alarm.id, operator, short_text(body.get("text"), "comment"), now)
+            self._record(operator, "comment", alarm.id, None, {"text": alarm.comments[-1]["text"]})
+        else:  # dispatch
+            unit = self._text(body, "unit", "dispatch", required=False)
+            if not unit:
+                proposed = self.dispatcher.propose(alarm)[1]
+                unit = proposed.id if proposed is not None else ""
+            if not unit:
+                raise InputError(f"alarm {alarm.id}", "no unit of the responsible party is available")
+            order = self.dispatcher.dispatch(alarm, unit, operator, now)
+            self._record(operator, "dispatch", alarm.id, None, order.to_json())
+            self._publish_order(order)
+        return [alarm]
+
+    def _order_action(self, verb: str, body: dict, operator: str, now: float) -> list[Alarm]:
+        order = self.dispatcher.get(self._text(body, "order_id", verb))
+        if verb == "unit_status":
+            status = body.get("status")
+            if status not in UNIT_REPORTS:
+                raise InputError(f"order {order.id}", f"status must be one of {', '.join(UNIT_REPORTS)}")
+            result = short_text(body.get("result"), "result") or None
+            before = order.status
+            self.dispatcher.update(order.id, status, operator, now, result)
+            self._record(operator, "unit_status", order.id, {"status": before}, order.to_json())
+            self._publish_order(order)
+            if order.alarm_id in self.dispatcher.alarm_log:
+                self._changes.kpi_log[order.alarm_id] = self.dispatcher.alarm_log[order.alarm_id]
+            return []
+        self.dispatcher.close(order.id, operator, now)
+        self._record(operator, "close", order.id, {"status": "done"}, {"status": "closed"})
+        self._publish_order(order)
+        alarm = self.alarms.alarms.get(order.alarm_id)
+        if alarm is not None and alarm.condition.startswith("event:"):
+            self.alarms.close_event(alarm.id, now)
+            return [alarm]
+        return []
+
+    # -- views --------------------------------------------------------------------------------------
+    def kpis(self, now: float) -> dict:
+        return self.dispatcher.kpis(list(self.raised_times), now)
+
+    def readings_per_s(self) -> float:
+        """Readings applied per second over the last 5 s."""
+        if len(self._window) < 2:
+            return 0.0
+        span = self._window[-1][0] - self._window[0][0]
+        return sum(n for _, n in list(self._window)[1:]) / span if span > 0 else 0.0
+
+    def data_age_s(self, now: float | None = None) -> float | None:
+        """Seconds since the newest reading's time stamp, None before any reading."""
+        if self.store.last_ts <= 0:
+            return None
+        return max(0.0, (time.time() if now is None else now) - self.store.last_ts)
+
+    def summary(self, result: StepResult) -> dict:
+        """Counts for status lines and logs."""
+        counts = self.store.counts(result.device_state)
+        buildings = self.index.model.of_class("IfcBuilding")
+        worst = {str(self.index.model.name[b]): DeviceState(int(result.rolled_state[b])).name.lower()
+                 for b in buildings}
+        return {"devices": counts, "buildings": worst, "readings_per_s": round(self.readings_per_s(), 1),
+                "uptime_s": round(time.time() - self.started, 1), "steps": self.steps,
+                "max_step_ms": round(self.max_step_s * 1000.0, 1)}

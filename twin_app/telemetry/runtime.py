@@ -1,0 +1,153 @@
+"""An engine at work: its inbox, the MQTT link feeding it, its data folder. One function builds it for both
+`twin-app serve` and the console's local engine (`build_runtime`); a remote console builds one without rules.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from twin_app.core.database import EngineDatabase
+from twin_app.core.devices import DeviceIndex
+from twin_app.core.engine import Engine, StepResult
+from twin_app.core.errors import InputError
+from twin_app.core.inbox import Inbox
+from twin_app.telemetry.ingest import DEFAULT_ROOT, Ingest
+from twin_app.telemetry.mqtt import BrokerUrl, MqttLink
+
+DATABASE_NAME = "engine.sqlite"
+
+
+def data_dir() -> Path:
+    """The user's data folder of twin_app (``TWIN_APP_DATA_DIR`` overrides it)."""
+    override = os.environ.get("TWIN_APP_DATA_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "twin_app"
+
+
+class FolderLock:
+    """An exclusive lock on a data folder: two engines never share one (the second is refused with a message)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "engine.lock"
+        self._file = open(self.path, "a+")  # noqa: SIM115 (held for the engine's life)
+        try:
+            import fcntl
+
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # Windows: no advisory lock; the database still serialises writes
+            pass
+        except OSError:
+            self._file.close()
+            raise InputError(str(folder), "another engine already runs on this data folder") from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"{os.getpid()}\n")
+        self._file.flush()
+
+    def release(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class Runtime:
+    """The engine, the inbox it drains, the decoder feeding the inbox and the MQTT link (None without a broker)."""
+
+    engine: Engine
+    inbox: Inbox
+    ingest: Ingest
+    link: MqttLink | None
+    folder: Path | None = None
+    lock: FolderLock | None = None
+
+    @property
+    def url_display(self) -> str:
+        return self.link.url.display if self.link is not None else "(no broker)"
+
+    def start(self) -> None:
+        if self.link is not None:
+            self.link.start()
+
+    def stop(self) -> None:
+        if self.link is not None:
+            self.link.stop()
+        if self.engine.database is not None:
+            self.engine.database.close()
+        if self.lock is not None:
+            self.lock.release()
+
+    def step(self, now: float | None = None) -> StepResult:
+        """Drain the inbox into the engine (on the consuming thread)."""
+        return self.engine.step(self.inbox.drain(), now)
+
+    def errors(self) -> dict[str, int]:
+        """Dropped input by kind: the decoder's and the engine's."""
+        out = dict(self.ingest.errors)
+        for kind, n in self.engine.errors.items():
+            out[kind] = out.get(kind, 0) + n
+        return out
+
+    def summary(self, result: StepResult) -> dict:
+        """Counts for status lines and logs."""
+        link = self.link
+        return {**self.engine.summary(result), "broker": link.state if link is not None else "none",
+                "reconnects": len(link.reconnect_s) if link is not None else 0,
+                "errors": self.errors(), "messages": self.ingest.messages}
+
+
+def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True, folder: Path | None = None,
+                  console: str = "engine", notify=None, channels: tuple[str, ...] = (),
+                  client_id: str | None = None) -> Runtime:
+    """An engine with its inbox and MQTT link.
+
+    Parameters
+    ----------
+    index
+        The registry joined to the model.
+    url
+        The broker (None: an engine fed in-process).
+    rules
+        Run alarm rules, linked actions, dispatch and operator actions (serve, a console's local engine);
+        False for a console showing a remote engine's alarms.
+    folder
+        The data folder whose database keeps the engine's state (None: in memory). Its engine's MQTT session is
+        persistent, under a client id fixed for the folder.
+    console
+        The name the audit log gives this engine.
+    notify
+        Called when the inbox goes from empty to non-empty (the console schedules a step).
+    channels
+        Extra channels to read (a console: alarm, dispatch, kpi, action_result).
+    """
+    database = lock = None
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(str(folder), f"the data folder cannot be created ({exc.strerror})") from None
+        lock = FolderLock(folder)
+        try:
+            database = EngineDatabase(folder / DATABASE_NAME)
+        except InputError:
+            lock.release()
+            raise
+    inbox = Inbox(notify)
+    root = url.root if url is not None else DEFAULT_ROOT
+    ingest = Ingest(index, inbox, root=root)
+    engine = Engine(index, database=database, rules=rules, console=console)
+    link = None
+    if url is not None:
+        if rules:  # the engine reads actions, and its own retained topics to clear what it no longer holds
+            channels = tuple(dict.fromkeys((*channels, "action", "alarm", "dispatch")))
+        persistent = database is not None
+        link = MqttLink(url, ingest, channels=channels, persistent=persistent,
+                        client_id=client_id or (engine.client_id if persistent else None))
+        engine.port = link
+    return Runtime(engine, inbox, ingest, link, folder, lock)
