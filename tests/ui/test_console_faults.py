@@ -1,0 +1,114 @@
+"""A real console under faults: an engine that does not answer, hostile retained topics, an alarm flood."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import paho.mqtt.client as mqtt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.ui.conftest import load_into
+
+ROOT = "mumianling/v1"
+HOSTILE_MESSAGES = int(os.environ.get("TWIN_APP_DRILL_MESSAGES", "400"))
+
+
+class Client:
+    """A separate MQTT client recording the actions it sees."""
+
+    def __init__(self, port: int) -> None:
+        self.actions: list[dict] = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{time.time_ns()}")
+        self.client.on_message = lambda _c, _u, m: self.actions.append(json.loads(m.payload))
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(f"{ROOT}/action/+", qos=1)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        self.client.publish(f"{ROOT}/{topic}", payload, qos=1, retain=retain).wait_for_publish(5)
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def test_an_unanswered_action_is_shown_and_sent_again_until_the_engine_answers(qtbot, window, small_district,
+                                                                                mosquitto, tmp_path) -> None:
+    load_into(qtbot, window, small_district.ifc_path)
+    probe = Client(mosquitto.port)
+    window.start_live(mosquitto.url, operator="op-wu", console="desk-3")  # remote: the engine is a serve
+    serve = None
+    try:
+        qtbot.waitUntil(lambda: window.live.connection == "connected", timeout=10_000)
+        window.send_action("ack", {"alarm_id": "T01-B1-GZA-CO1-co-1:hi:1"})
+        # no engine runs: the operator sees that nothing answered, and the console keeps sending the same request
+        qtbot.waitUntil(lambda: window.unanswered_label.isVisible(), timeout=10_000)
+        assert "not answered" in window.unanswered_label.text()
+        qtbot.waitUntil(lambda: len(probe.actions) >= 2, timeout=10_000)
+        assert len({a["request"] for a in probe.actions}) == 1
+        serve = subprocess.Popen([sys.executable, "-m", "twin_app", "serve", "--broker", mosquitto.url, "--ifc",
+                                  str(small_district.ifc_path), "--data-dir", str(tmp_path / "serve")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # the engine comes up and answers (a refusal: there is no such alarm); the warning goes away
+        qtbot.waitUntil(lambda: bool(window.last_refusal), timeout=60_000)
+        assert "no such alarm" in window.last_refusal
+        qtbot.waitUntil(lambda: not window.unanswered_label.isVisible(), timeout=10_000)
+        assert window.live.pending == {}
+    finally:
+        if serve is not None:
+            serve.terminate()
+            serve.wait(timeout=20)
+        probe.stop()
+        window.stop_live()
+
+
+junk = st.one_of(
+    st.binary(max_size=40),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+                  lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                  max_leaves=10).map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"id": st.just("A-1"), "state": st.sampled_from(["unack_active", "bogus", 3]),
+                           "priority": st.sampled_from(["high", None, ["x"]]),
+                           "raised_ts": st.one_of(st.floats(), st.text(max_size=3)),
+                           "proposed": st.one_of(st.none(), st.text(max_size=3), st.dictionaries(
+                               st.sampled_from(["party", "unit", "deadline_min"]), st.integers() | st.text(max_size=3))),
+                           "deadline_ts": st.one_of(st.floats(), st.text(max_size=3)),
+                           "status": st.sampled_from(["done", "dispatched", 7]),
+                           "unit": st.one_of(st.text(max_size=3), st.integers()),
+                           "ok": st.one_of(st.booleans(), st.text(max_size=2))}).map(lambda v: json.dumps(v).encode()),
+)
+
+
+def test_hostile_retained_topics_do_not_blind_the_console(qtbot, window, small_district, mosquitto) -> None:
+    load_into(qtbot, window, small_district.ifc_path)
+    probe = Client(mosquitto.port)
+    window.start_live(mosquitto.url, operator="op-wu", console="desk-4")
+    try:
+        qtbot.waitUntil(lambda: window.live.connection == "connected", timeout=10_000)
+        topics = ["alarm/A-1", "dispatch/A-1", "kpi/summary", "action_result/desk-4", "alarm/x", "dispatch/y"]
+
+        @settings(max_examples=HOSTILE_MESSAGES, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(topic=st.sampled_from(topics), payload=junk, retain=st.booleans())
+        def publish(topic: str, payload: bytes, retain: bool) -> None:
+            probe.publish(topic, payload, retain)
+
+        publish()
+        good = {"id": "T01-B1-GZA-CO1-co-1:hi:1", "state": "unack_active", "priority": "high", "kind": "co",
+                "condition": "hi", "raised_ts": time.time(), "device_id": "T01-B1-GZA-CO1-co-1", "value": 90.0}
+        probe.publish(f"alarm/{good['id']}", json.dumps(good).encode(), retain=True)
+        qtbot.waitUntil(lambda: good["id"] in window.alarm_dock.alarms, timeout=10_000)
+        qtbot.waitUntil(lambda: window.alarm_dock.table.rowCount() >= 1, timeout=5_000)
+        errors = window.live.runtime.errors()
+        assert sum(errors.values()) > 0  # the junk was counted, not shown
+        assert all(isinstance(a.get("state"), str) for a in window.alarm_dock.alarms.values())
+    finally:
+        for topic in ("alarm/A-1", "dispatch/A-1", "kpi/summary", "alarm/x", "dispatch/y"):
+            probe.publish(topic, b"", retain=True)
+        probe.stop()
+        window.stop_live()
