@@ -130,21 +130,6 @@ def persistent_mosquitto(tmp_path):
     broker.stop()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # also listed in pyproject's markers; registered here too so that --strict-markers accepts it either way
-    config.addinivalue_line("markers", "drill: long fault drills, run with pytest -m drill")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Long fault drills run only when asked for (`pytest -m drill`, or any -m expression naming them)."""
-    if "drill" in (config.getoption("markexpr", "") or ""):
-        return
-    skip = pytest.mark.skip(reason="long fault drill: run with pytest -m drill")
-    for item in items:
-        if item.get_closest_marker("drill") is not None:
-            item.add_marker(skip)
-
-
 SAMPLES = {
     # file: (schema, length unit, scale to metre, minimum elements with geometry)
     "Duplex_A_20110907.ifc": ("IFC2X3", "METRE", 1.0, 200),

@@ -235,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--operator", default=os.environ.get("TWIN_APP_OPERATOR") or os.environ.get("USER") or
                         "operator", help="the operator's identity on every action (default $TWIN_APP_OPERATOR)")
     parser.add_argument("--console", default=socket.gethostname(), help="this console's name in the audit log")
+    parser.add_argument("--data-dir", type=Path, help="data folder of this console's local engine (default: "
+                                                      "console-NAME in the user's data folder; a fresh folder with "
+                                                      "the embedded broker)")
     parser.add_argument("--screenshot-delay", type=int, default=1, metavar="S",
                         help="seconds of telemetry before --screenshot saves (default 1)")
     parser.add_argument("--select", metavar="NAME_OR_GLOBALID",

@@ -204,7 +204,7 @@ def test_a_redelivered_action_is_applied_once(small_index) -> None:
     assert len(port.answers()) == 3 and all(a == port.answers()[0] for a in port.answers())
 
 
-def test_nothing_goes_out_until_the_step_is_written(small_index, tmp_path) -> None:
+def test_no_action_is_answered_until_its_step_is_written(small_index, tmp_path) -> None:
     import sqlite3
 
     row = _row(small_index, "T01-B1-GZA-CO1-co")
@@ -213,7 +213,7 @@ def test_nothing_goes_out_until_the_step_is_written(small_index, tmp_path) -> No
     real = engine.database.commit
     failures = {"left": 0}
 
-    def flaky(changes, audit=()) -> None:  # the disk refuses one write (full, I/O error)
+    def flaky(changes, audit=()) -> None:  # the disk refuses writes (full, I/O error)
         if failures["left"]:
             failures["left"] -= 1
             raise sqlite3.OperationalError("disk I/O error")
@@ -222,11 +222,28 @@ def test_nothing_goes_out_until_the_step_is_written(small_index, tmp_path) -> No
     engine.database.commit = flaky
     engine.step(_readings([row], [90.0], [T0]), T0)
     engine.step(_readings([row], [90.0], [T0 + 3]), T0 + 3)
-    failures["left"] = 1
-    engine.step(_readings([row], [90.0], [T0 + 6]), T0 + 6)  # the alarm rises: this step is not written
-    assert port.topics("alarm/") == [] and port.topics("cmd/") == [] and engine.errors["database"] == 1
-    engine.step(Drained.empty(), T0 + 7)  # written now: out it goes
+    failures["left"] = 2
+    engine.step(_readings([row], [90.0], [T0 + 6]), T0 + 6)  # the alarm rises: not written, shown all the same
     alarm_id = f"{engine.alarms.device_ids[row]}:hi:1"
-    assert port.topics(f"alarm/{alarm_id}") and len(port.topics("cmd/")) == 2
+    assert port.topics(f"alarm/{alarm_id}") and len(port.topics("cmd/")) == 2 and engine.errors["database"] == 1
+    engine.step(_actions(("ack", {"request": "r1", "operator": "op-li", "console": "c1", "alarm_id": alarm_id})),
+                T0 + 7)
+    assert port.answers() == [] and port.settled == []  # not durable: neither answered nor confirmed
+    engine.step(Drained.empty(), T0 + 8)  # written now: the answer goes out and the broker is told
+    assert [a["ok"] for a in port.answers()] == [True] and port.settled == [("tok", "r1")]
     engine.database.close()
-    assert alarm_id in _engine(small_index, tmp_path).alarms.alarms
+    again = _engine(small_index, tmp_path)
+    assert again.alarms.alarms[alarm_id].state == AlarmState.ACK_ACTIVE
+
+
+def test_text_that_is_not_unicode_never_poisons_the_database(small_index, tmp_path) -> None:
+    port = Port()
+    engine = _engine(small_index, tmp_path, port)
+    bad = "\ud800"
+    engine.step(_actions(("ack", {"request": "r1", "operator": bad, "console": "c1", "alarm_id": bad}),
+                         ("ack", {"request": "r2", "operator": "op-li", "console": "c1", "alarm_id": bad}),
+                         ("comment", {"request": bad, "operator": "op-li", "console": "c1", "alarm_id": "x"}),
+                         (bad, {"request": "r3", "operator": "op-li", "console": "c1"})), T0)
+    assert "database" not in engine.errors
+    assert [a["ok"] for a in port.answers()] == [False, False, False, False]
+    assert len(engine.audit.entries()) == 4

@@ -76,7 +76,8 @@ junk = st.one_of(
                            "priority": st.sampled_from(["high", None, ["x"]]),
                            "raised_ts": st.one_of(st.floats(), st.text(max_size=3)),
                            "proposed": st.one_of(st.none(), st.text(max_size=3), st.dictionaries(
-                               st.sampled_from(["party", "unit", "deadline_min"]), st.integers() | st.text(max_size=3))),
+                               st.sampled_from(["party", "unit", "deadline_min"]),
+                               st.integers() | st.text(max_size=3))),
                            "deadline_ts": st.one_of(st.floats(), st.text(max_size=3)),
                            "status": st.sampled_from(["done", "dispatched", 7]),
                            "unit": st.one_of(st.text(max_size=3), st.integers()),

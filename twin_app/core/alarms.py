@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum, StrEnum
 
 import numpy as np
@@ -122,7 +122,9 @@ class Alarm:
 
     def to_record(self) -> dict:
         """Everything about the occurrence, for the engine's database."""
-        out = asdict(self)
+        out = {name: getattr(self, name) for name in _ALARM_FIELDS}
+        out["activations"] = list(self.activations)
+        out["comments"] = [dict(c) for c in self.comments]
         out["state"] = self.state.value
         out["priority"] = int(self.priority)
         out["value"] = None if math.isnan(self.value) else self.value
@@ -151,6 +153,9 @@ class Alarm:
         return out
 
 
+_ALARM_FIELDS = tuple(f.name for f in fields(Alarm))
+
+
 class AlarmSystem:
     """Evaluates alarm rules on a `StateStore` and keeps every alarm's ISA-18.2 state.
 
@@ -164,6 +169,7 @@ class AlarmSystem:
         self.store = store
         devices = store.index.devices
         self.device_ids = devices["device_id"].astype(str).to_numpy()
+        self.host_global_ids = devices["host_global_id"].astype(str).to_numpy()
         self.kinds = devices["kind"].astype(str).to_numpy()
         self.alarm_high = devices["alarm_high"].to_numpy(np.float64)
         self.alarm_low = devices["alarm_low"].to_numpy(np.float64)
@@ -275,7 +281,7 @@ class AlarmSystem:
             if condition in ("stale", "rate_of_rise"):
                 prio = Priority(min(int(prio) + 1, int(Priority.LOW)))
             return Alarm(alarm_id, device_id, condition, kind, prio, int(index.host_element[row]),
-                         str(index.devices["host_global_id"].iat[row]))
+                         str(self.host_global_ids[row]))
 
         alarm = self._occurrence(f"{device_id}:{condition}", active, make)
         if alarm is None:

@@ -28,6 +28,16 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
+def clean(text: object) -> str:
+    """Text that SQLite can store: characters that are not valid Unicode (lone surrogates) are escaped."""
+    value = str(text)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 class AuditLog:
     """Append-only, durable record of operator and system actions.
 
@@ -59,7 +69,8 @@ class AuditLog:
     def record(self, operator: str, action: str, target: str, before: object = None, after: object = None,
                outcome: str = "ok", ts: float | None = None) -> int:
         """Write one entry (committed before returning unless buffered); returns its sequence number, -1 if buffered."""
-        row = (time.time() if ts is None else ts, operator or "?", self.console, action, target,
+        operator, action, target, outcome = (clean(v) for v in (operator or "?", action, target, outcome))
+        row = (time.time() if ts is None else ts, operator, self.console, action, target,
                None if before is None else json.dumps(before, default=str),
                None if after is None else json.dumps(after, default=str), outcome)
         if self.buffer is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,16 +98,20 @@ class EngineDatabase:
         self.lock = threading.RLock()  # shared with the audit log on the same connection
         self.commits = 0
 
-    def load(self) -> Snapshot:
-        """Everything live: alarms not finished, all orders and units, commands not done, answered requests."""
+    def load(self, answers_kept_s: float = 2 * 86400.0) -> Snapshot:
+        """Everything live: alarms not finished, open orders, units, commands not done, recent answered requests.
+
+        Answers older than `answers_kept_s` are deleted first (a redelivered action comes within minutes).
+        """
         db = self.connection
         with self.lock:
+            db.execute("DELETE FROM requests WHERE ts < ?", (time.time() - answers_kept_s,))
             alarms = [json.loads(b) for (b,) in db.execute("SELECT body FROM alarms WHERE live = 1")]
             occurrences = dict(db.execute("SELECT key, n FROM occurrences").fetchall())
-            orders = [json.loads(b) for (b,) in db.execute("SELECT body FROM orders ORDER BY id")]
+            orders = [json.loads(b) for (b,) in db.execute("SELECT body FROM orders WHERE open = 1 ORDER BY id")]
             units = {u: (s, o) for u, s, o in db.execute("SELECT id, status, order_id FROM units")}
             commands = [json.loads(b) for (b,) in db.execute("SELECT body FROM commands WHERE done = 0")]
-            requests = {r: json.loads(a) for r, a in db.execute("SELECT id, answer FROM requests")}
+            requests = {r: json.loads(a) for r, a in db.execute("SELECT id, answer FROM requests ORDER BY ts")}
             kpi_log = {a: json.loads(b) for a, b in db.execute("SELECT alarm_id, body FROM kpi_log")}
             meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
         return Snapshot(alarms, occurrences, orders, units, commands, requests, kpi_log, meta)

@@ -11,11 +11,12 @@ answered on ``action_result/``; nothing a message holds can end the process.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -24,7 +25,7 @@ import numpy as np
 
 from twin_app.core.actions import CONFIRM_AFTER_S, ActuatorIndex, Command, linked_commands
 from twin_app.core.alarms import Alarm, AlarmState, AlarmSystem, Priority
-from twin_app.core.audit import AuditLog
+from twin_app.core.audit import AuditLog, clean
 from twin_app.core.database import Changes, EngineDatabase
 from twin_app.core.devices import DeviceIndex
 from twin_app.core.dispatch import Dispatcher, Order, order_from_json
@@ -38,6 +39,8 @@ SYSTEM = "system"
 MAX_FUTURE_S = 300.0  # a reading stamped further ahead than this is refused (clock skew)
 MAX_AGE_S = 86400.0  # ... and one older than this
 KPI_PERIOD_S = 2.0
+ANSWERS_KEPT = 20_000  # answered request ids remembered in memory (a redelivery comes within minutes)
+ANSWERS_KEPT_S = 2 * 86400.0  # ... and in the database
 VERBS = ("ack", "shelve", "unshelve", "suppress", "out_of_service", "comment", "dispatch", "unit_status", "close")
 UNIT_REPORTS = ("en_route", "on_scene", "done", "cancelled")
 
@@ -150,13 +153,15 @@ class Engine:
         self._window: deque[tuple[float, int]] = deque()
         self.steps = 0
         self.max_step_s = 0.0
+        self.worst_step: dict[str, float] = {}  # milliseconds per part of the longest step
+        self._parts: dict[str, float] = {}
         self.alarms = AlarmSystem(self.store)
         self.dispatcher = dispatcher or Dispatcher()
         self.actuators = ActuatorIndex(index) if rules else None
         self.audit = audit if audit is not None else (AuditLog(database, console) if database is not None else None)
         self.pending: dict[str, PendingCommand] = {}
         self.raised_times: deque[float] = deque()
-        self.answers: dict[str, dict] = {}  # request id -> the answer given (idempotent actions)
+        self.answers: OrderedDict[str, dict] = OrderedDict()  # request id -> the answer given (idempotent)
         self.action_errors: list[str] = []
         self._kpi_published = 0.0
         self._kpi_dirty = True
@@ -165,6 +170,7 @@ class Engine:
         self._outbox: list[tuple[str, dict | None, bool, str | None]] = []
         self._settle: list[object] = []
         self._unsaved: tuple | None = None
+        self._saved_serial = 0
         self.client_id: str | None = None
         if database is not None:
             self.restore()
@@ -173,7 +179,7 @@ class Engine:
     def restore(self) -> None:
         """Take back the state of the database; everything retained is republished at the first step."""
         assert self.database is not None
-        snap = self.database.load()
+        snap = self.database.load(ANSWERS_KEPT_S)
         for record in snap.alarms:
             self.alarms.restore(Alarm.from_record(record))
         for key, n in snap.occurrences.items():
@@ -184,7 +190,7 @@ class Engine:
             pending = PendingCommand.from_record(record)
             pending.restored = True
             self.pending[pending.id] = pending
-        self.answers = snap.requests
+        self.answers = OrderedDict(list(snap.requests.items())[-ANSWERS_KEPT:])
         self.raised_times = deque(float(t) for t in snap.meta.get("raised_times", []) or [])
         client_id = snap.meta.get("client_id")
         if not isinstance(client_id, str):
@@ -234,11 +240,17 @@ class Engine:
         while self._window and applied - self._window[0][0] > 5.0:
             self._window.popleft()
         changed: list[Alarm] = []
+        self._parts = {"start": started, "state": time.perf_counter()}
         if self.rules:
             changed = self._alarm_step(drained, device_state, now)
         self.steps += 1
         seconds = time.perf_counter() - started
-        self.max_step_s = max(self.max_step_s, seconds)
+        if seconds > self.max_step_s:
+            self.max_step_s = seconds
+            marks = [(k, v) for k, v in self._parts.items() if k != "changed"]
+            self.worst_step = {k: round((v - p) * 1000.0, 1) for (_, p), (k, v) in itertools.pairwise(marks)}
+            self.worst_step["alarms_changed"] = self._parts.get("changed", 0)
+            self.worst_step["readings"] = len(rows)
         return StepResult(len(rows), device_state, element_state, rolled, latency, drained.events,
                           np.unique(ts), drained.alarms, drained.orders, drained.results, drained.kpis, changed,
                           seconds)
@@ -276,7 +288,9 @@ class Engine:
             alarm = self._guard("event", lambda e=event: self._event(e, now))
             if isinstance(alarm, Alarm):
                 changed[alarm.id] = alarm
+        self._parts["before_rules"] = time.perf_counter()
         evaluated = self._guard("rules", lambda: self.alarms.evaluate(now, device_state)) or []
+        self._parts["rules"] = time.perf_counter()
         for alarm in evaluated:
             changed[alarm.id] = alarm
         for alarm in list(changed.values()):
@@ -297,11 +311,14 @@ class Engine:
             self._send(f"alarm/{alarm.id}", self._alarm_json(alarm))
             if alarm.finished:  # the occurrence is over: its retained topic is cleared, its record stays
                 self._send(f"alarm/{alarm.id}", None)
-        committed = self._commit(changed.values(), now)
+        self._parts["actions"] = time.perf_counter()
+        self._commit(changed.values(), now)
+        self._parts["commit"] = time.perf_counter()
         for alarm in changed.values():
             self.alarms.forget(alarm)
-        if committed:  # else published once a later step writes them
-            self._flush(bool(changed), now)
+        self._flush(bool(changed), now)
+        self._parts["publish"] = time.perf_counter()
+        self._parts["changed"] = len(changed)
         return list(changed.values())
 
     def _commit(self, changed, now: float) -> bool:
@@ -316,7 +333,8 @@ class Engine:
             self.raised_times.popleft()
         if "raised_times" in changes.meta:
             changes.meta["raised_times"] = list(self.raised_times)
-        changes.meta["serial"] = self.dispatcher.serial
+        if self.dispatcher.serial != self._saved_serial:
+            changes.meta["serial"] = self._saved_serial = self.dispatcher.serial
         audit = []
         if self.audit is not None and self.audit.buffer is not None:
             audit, self.audit.buffer = self.audit.buffer, None
@@ -331,9 +349,13 @@ class Engine:
             self._unsaved = None
         try:
             self.database.commit(changes, audit)
-        except Exception as exc:  # disk full, say: nothing goes out until it is written (retried next step)
-            self._unsaved = (changes, audit, self._outbox, self._settle)
-            self._outbox, self._settle = [], []
+        except Exception as exc:
+            # disk full, say: alarms, orders and commands still go out (an alarm is never hidden), but no operator
+            # action is answered or confirmed to the broker until the step is written (retried every step)
+            answers = [item for item in self._outbox if item[0].startswith("action_result/")]
+            self._unsaved = (changes, audit, answers, self._settle)
+            self._outbox = [item for item in self._outbox if not item[0].startswith("action_result/")]
+            self._settle = []
             self.count_error("database", str(self.database.path), f"the step could not be written: {exc}")
             return False
         return True
@@ -487,7 +509,8 @@ class Engine:
             self._record("?", verb[:40], "?", None, None, outcome="refused: invalid console name")
             return []
         request = body.get("request")
-        if not isinstance(request, str) or not 0 < len(request) <= 200 or not request.isprintable():
+        if not isinstance(request, str) or not 0 < len(request) <= 200 or not request.isprintable() \
+                or clean(request) != request:
             message = f"action/{verb[:40]}: every action needs a request id (text of at most 200 characters)"
             self.action_errors.append(message)
             self._record("?", verb[:40], "?", None, None, outcome="refused: no request id")
@@ -523,17 +546,18 @@ class Engine:
         answer = {"request": request, "verb": verb[:40], "ok": ok, "message": message}
         if request is not None:
             self.answers[request] = answer
+            while len(self.answers) > ANSWERS_KEPT:
+                self.answers.popitem(last=False)
             self._changes.requests[request] = (time.time(), answer)
         self._send(f"action_result/{console}", answer, retain=False)
 
     @staticmethod
     def _text(body: dict, key: str, where: str, required: bool = True) -> str:
+        """An id from an action (alarm, order, unit): a safe name, else refused."""
         value = body.get(key)
         if value is None and not required:
             return ""
-        if not isinstance(value, str) or not value or len(value) > 200:
-            raise InputError(where, f"{key} must be text (at most 200 characters)")
-        return value
+        return safe_name(value, f"{where}: {key}")
 
     def _apply(self, verb: str, body: dict, operator: str, now: float) -> list[Alarm]:
         system = self.alarms

@@ -31,6 +31,7 @@ from twin_app.telemetry.payloads import (
 )
 
 DEFAULT_ROOT = "mumianling/v1"
+MAX_CACHED_GATEWAYS = 10_000
 log = logging.getLogger("twin_app.telemetry")
 
 
@@ -112,8 +113,8 @@ class Ingest:
                     rows = cached[1]
                 else:
                     rows = self.index.rows_of_ids(batch.ids)
-                    if len(self._rows_cache) < 100_000:
-                        self._rows_cache[name] = (batch.ids, rows)
+                    if len(self._rows_cache) < MAX_CACHED_GATEWAYS and (rows >= 0).all():
+                        self._rows_cache[name] = (batch.ids, rows)  # only a real gateway's list is kept
                 good = (rows >= 0) & np.isfinite(batch.values)
                 unknown = int((rows < 0).sum())
                 bad_values = int((~np.isfinite(batch.values) & (rows >= 0)).sum())

@@ -20,6 +20,7 @@ from twin_app.core.errors import InputError
 from twin_app.telemetry.ingest import DEFAULT_ROOT, Ingest
 
 log = logging.getLogger("twin_app.telemetry")
+TRANSIENT_S = 10.0
 
 
 @dataclass
@@ -79,7 +80,7 @@ def make_client(url: BrokerUrl, client_id: str, persistent: bool = False, manual
     if url.tls:
         client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
     client.reconnect_delay_set(min_delay=1, max_delay=10)
-    client.max_queued_messages_set(0)
+    client.max_inflight_messages_set(1000)  # paho's default of 20 throttles a restart's republication
     return client
 
 
@@ -117,12 +118,17 @@ class MqttLink:
         Beyond telemetry, point, status and event: "alarm", "dispatch", "kpi", "action_result", "action".
     persistent
         Keep the session on the broker while away, confirm actions only once settled.
+    transient
+        Channels read for TRANSIENT_S after each connect only: an engine reads back its own retained alarms and
+        orders to clear those it no longer holds, without receiving every later publication of its own.
     """
 
     def __init__(self, url: BrokerUrl, ingest: Ingest, on_state: Callable[[str], None] | None = None,
-                 client_id: str | None = None, channels: tuple[str, ...] = (), persistent: bool = False) -> None:
+                 client_id: str | None = None, channels: tuple[str, ...] = (), persistent: bool = False,
+                 transient: tuple[str, ...] = ()) -> None:
         self.url = url
         self.channels = channels
+        self.transient = transient
         self.ingest = ingest
         self.on_state = on_state or (lambda state: None)
         self.state = "connecting"
@@ -151,8 +157,13 @@ class MqttLink:
             return
         root = self.url.root
         topics = [(f"{root}/telemetry/+", 0), (f"{root}/point/+", 0), (f"{root}/status/+", 1), (f"{root}/event/+", 1)]
-        topics += [(f"{root}/{channel}/+", 1) for channel in self.channels]
+        topics += [(f"{root}/{channel}/+", 1) for channel in (*self.channels, *self.transient)]
         client.subscribe(topics)
+        if self.transient:  # read the retained messages once, then stop reading these channels
+            timer = threading.Timer(TRANSIENT_S, lambda: client.unsubscribe(
+                [f"{root}/{channel}/+" for channel in self.transient]))
+            timer.daemon = True
+            timer.start()
         self.connects += 1
         if self.disconnected_at is not None:
             self.reconnect_s.append(time.monotonic() - self.disconnected_at)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ EVENT_TYPES = ("fall_detected", "object_thrown_from_height", "garbage_exposed", 
 
 
 _STR = {str}
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:$\-]{1,128}")  # ids and GlobalIds (which also use $)
 _NUMBER = {int, float}
 
 
@@ -80,6 +82,10 @@ def decode_batch(payload: bytes, now: float) -> Batch:
     if not set(map(type, ids)) <= _STR:
         raise PayloadError("bad_ids", "every id must be a string")
     try:
+        "".join(ids).encode("utf-8")
+    except UnicodeEncodeError:
+        raise PayloadError("bad_ids", "an id holds characters that are not valid Unicode") from None
+    try:
         if not set(map(type, values)) <= _NUMBER:  # exact types: numpy would turn "12" or True into numbers
             raise TypeError("not all numbers")
         arr = np.array(values, dtype=np.float64)
@@ -138,6 +144,10 @@ def decode_event(payload: bytes, now: float) -> dict:
         raise PayloadError("bad_event", "event needs a string type")
     if not isinstance(data.get("device_id"), str) and not isinstance(data.get("host_global_id"), str):
         raise PayloadError("bad_event", "event needs device_id or host_global_id")
+    for key in ("device_id", "host_global_id", "type"):
+        value = data.get(key)
+        if isinstance(value, str) and not _SAFE_TEXT.fullmatch(value):
+            raise PayloadError("bad_event", f"event {key} {value[:40]!r} is not a valid name")
     confidence = data.get("confidence")
     if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
                                    or not 0.0 <= float(confidence) <= 1.0):

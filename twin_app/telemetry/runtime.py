@@ -144,10 +144,12 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
     engine = Engine(index, database=database, rules=rules, console=console)
     link = None
     if url is not None:
-        if rules:  # the engine reads actions, and its own retained topics to clear what it no longer holds
-            channels = tuple(dict.fromkeys((*channels, "action", "alarm", "dispatch")))
+        transient: tuple[str, ...] = ()
+        if rules:  # the engine reads actions; after each connect, its retained topics to clear what it does not hold
+            channels = tuple(dict.fromkeys((*channels, "action")))
+            transient = tuple(c for c in ("alarm", "dispatch") if c not in channels)
         persistent = database is not None
-        link = MqttLink(url, ingest, channels=channels, persistent=persistent,
+        link = MqttLink(url, ingest, channels=channels, persistent=persistent, transient=transient,
                         client_id=client_id or (engine.client_id if persistent else None))
         engine.port = link
     return Runtime(engine, inbox, ingest, link, folder, lock)

@@ -52,7 +52,8 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     window.load_failed.connect(fail)
     if not args.no_telemetry:
         window.telemetry_args = {"broker": args.broker, "scenario": args.scenario, "rate": args.rate,
-                                 "engine": args.engine, "operator": args.operator, "console": args.console}
+                                 "engine": args.engine, "operator": args.operator, "console": args.console,
+                                 "data_dir": args.data_dir}
     if args.select:
         def select() -> None:
             if not window.select_by_text(args.select):
