@@ -50,3 +50,19 @@ def test_bench_ingest_figures_through_mosquitto(small_district) -> None:
     assert ingest["applied"] == ingest["sent"] > 0  # nothing lost
     assert ingest["baseline"] > 0 and ingest["ratio"] > 0
     assert 0 < figures["latency_p50_ms"]["value"] <= figures["latency_p99_ms"]["value"]
+
+
+def test_bench_engine_figures_through_mosquitto(small_district) -> None:
+    names = "restart_s,flood_1000_max_step_ms"
+    run = subprocess.run(
+        [sys.executable, "-m", "twin_app", "bench", "--json", "--only", names, "--ifc", str(small_district.ifc_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(run.stdout)
+    assert set(figures) == set(names.split(","))
+    flood = figures["flood_1000_max_step_ms"]
+    assert flood["raised"] == flood["published"] == 1000 and flood["value"] > 0  # every alarm raised and published
+    restart = figures["restart_s"]
+    assert restart["value"] >= restart["restored_s"] > 0 and restart["live_alarms"] > 0 and restart["orders"] > 0
+    assert restart["republished"] >= restart["live_alarms"] + restart["open_orders"]

@@ -492,6 +492,8 @@ def run_engine_bench(ifc: Path, registry: Path, wanted: set[str], log: Callable[
             log(f"bench: a flood of {count:,} distinct alarms in 10 s through mosquitto")
             folder = Path(tempfile.mkdtemp(prefix="twin_app_flood_"))
             runtime = build_runtime(index, url, folder=folder, console="bench")
+            gc.collect()
+            gc.freeze()  # as serve does
             runtime.start()
             _wait(lambda r=runtime: r.link.state == "connected", 10)
             seen: set[str] = set()
@@ -525,6 +527,8 @@ def run_engine_bench(ifc: Path, registry: Path, wanted: set[str], log: Callable[
                 t0 = time.perf_counter()
                 runtime.step()
                 steps.append((time.perf_counter() - t0) * 1000.0)
+                if len(steps) == 1:  # the first step republishes and connects: not part of the flood
+                    runtime.engine.max_step_s, runtime.engine.worst_step = 0.0, {}
                 if len(seen) >= count and len(runtime.engine.alarms.alarms) >= count:
                     break
                 time.sleep(0.1)
@@ -539,8 +543,10 @@ def run_engine_bench(ifc: Path, registry: Path, wanted: set[str], log: Callable[
                                 seconds=round(time.monotonic() - started, 1),
                                 note="longest engine step (drain, state, rules, first-out, durable commit, publish) "
                                      "while the flood arrives through mosquitto, 1/10 of it per second")
-        if "restart_s" in wanted:
-            out["restart_s"] = _restart_figure(index, ifc, registry, url, broker, log)
+        if "restart_s" in wanted:  # its own broker: it holds only what this engine published
+            broker.stop()
+            broker = _Mosquitto()
+            out["restart_s"] = _restart_figure(index, ifc, registry, parse_broker_url(broker.url), broker, log)
     finally:
         broker.stop()
     return out
@@ -607,8 +613,16 @@ def _restart_figure(index, ifc: Path, registry: Path, url, broker: _Mosquitto,
                                 "alarm_id": alarm_id}))
     live_alarms = len(engine.alarms.alarms)
     orders = len(engine.dispatcher.orders)
+    open_orders = sum(1 for o in engine.dispatcher.orders.values() if o.status != "closed")
     audit_entries = len(engine.audit.entries()) if engine.audit is not None else 0
     runtime.stop()
+    # a first start on the broker publishes the state, so that the broker holds it retained, as in production
+    first = build_runtime(index, url, folder=folder, console="bench")
+    first.start()
+    _wait(lambda: first.link.state == "connected", 10)
+    first.step()
+    time.sleep(2.0)
+    first.stop()
 
     started = time.perf_counter()
     model = load_model(ifc).model
@@ -626,13 +640,15 @@ def _restart_figure(index, ifc: Path, registry: Path, url, broker: _Mosquitto,
     again.link.publish = tracking  # type: ignore[method-assign]
     again.start()
     _wait(lambda: again.link.state == "connected", 10)
+    connected_s = time.perf_counter() - started
     again.step()  # the first step republishes everything retained
-    for token in tokens:
-        token.wait_for_publish(timeout=30)
+    stepped_s = time.perf_counter() - started
+    again.link.wait_delivered(tokens, timeout=30)
     seconds = time.perf_counter() - started
     republished = len(tokens)
     again.stop()
-    return _figure(seconds, "s", restored_s=round(restored_s, 3), live_alarms=live_alarms, orders=orders,
+    return _figure(seconds, "s", restored_s=round(restored_s, 3), connected_s=round(connected_s, 3),
+                   first_step_s=round(stepped_s, 3), live_alarms=live_alarms, orders=orders, open_orders=open_orders,
                    audit_entries=audit_entries, republished=republished,
                    note="engine start (model and registry from the warm cache, database opened and restored) to "
                         "every live alarm and order republished retained and acknowledged by mosquitto, after a "

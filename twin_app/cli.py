@@ -133,6 +133,10 @@ def _serve(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     engine, link = runtime.engine, runtime.link
     assert link is not None
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the model, registry and indexes are long-lived: later collections need not scan them
     link.on_state = lambda state: print(f"serve: broker {url.display}: {state}", file=sys.stderr, flush=True)
     print(f"serve: data folder {folder}, client id {args.client_id or engine.client_id}, restored {engine.restored}",
           file=sys.stderr, flush=True)

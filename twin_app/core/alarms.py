@@ -170,20 +170,22 @@ class AlarmSystem:
         devices = store.index.devices
         self.device_ids = devices["device_id"].astype(str).to_numpy()
         self.host_global_ids = devices["host_global_id"].astype(str).to_numpy()
-        self.kinds = devices["kind"].astype(str).to_numpy()
+        names = np.asarray(list(store.kind_names), dtype=object)
+        self.kinds = names[store.kind_codes]
         self.alarm_high = devices["alarm_high"].to_numpy(np.float64)
         self.alarm_low = devices["alarm_low"].to_numpy(np.float64)
         self.deadband_hi = np.abs(self.alarm_high) * DEADBAND_FRACTION
         self.deadband_lo = np.abs(self.alarm_low) * DEADBAND_FRACTION
-        self.on_delay = np.array([ON_DELAY_S.get(k, DEFAULT_ON_DELAY_S) for k in self.kinds])
+        per_kind = store.kind_codes  # per-kind settings looked up once per kind, not once per device
+        self.on_delay = np.array([ON_DELAY_S.get(k, DEFAULT_ON_DELAY_S) for k in names] or [0.0])[per_kind]
         n = len(devices)
         self.hi_active = np.zeros(n, dtype=bool)
         self.lo_active = np.zeros(n, dtype=bool)
         self.hi_pending = np.full(n, np.nan)
         self.lo_pending = np.full(n, np.nan)
         self.stale_active = np.zeros(n, dtype=bool)
-        self.stale_watch = np.isin(self.kinds, STALE_ALARM_KINDS)
-        self.rate_limit = np.array([RATE_OF_RISE.get(k, np.inf) for k in self.kinds])
+        self.stale_watch = np.isin(names, STALE_ALARM_KINDS)[per_kind] if len(names) else np.zeros(n, dtype=bool)
+        self.rate_limit = np.array([RATE_OF_RISE.get(k, np.inf) for k in names] or [np.inf])[per_kind]
         self.rate_active = np.zeros(n, dtype=bool)
         self._prev_value = np.full(n, np.nan)
         self._prev_ts = np.zeros(n)
@@ -370,20 +372,19 @@ class AlarmSystem:
         if alarm.finished:
             self.alarms.pop(alarm.id, None)
 
-    def restore(self, alarm: Alarm) -> None:
-        """Take back a live occurrence from the engine's database; its condition counts as still active."""
-        self.alarms[alarm.id] = alarm
-        self.current[alarm.key] = alarm
-        self.occurrences[alarm.key] = max(self.occurrences.get(alarm.key, 0), alarm.occurrence)
-        if not alarm.is_device or not alarm.active:
-            return
-        row = int(self.store.index.rows_of_ids([alarm.source])[0])
-        if row < 0:
-            return
+    def restore(self, alarms: list[Alarm]) -> None:
+        """Take back live occurrences from the engine's database; their conditions count as still active."""
         flags = {"hi": self.hi_active, "lo": self.lo_active, "stale": self.stale_active,
-                 "rate_of_rise": self.rate_active}.get(alarm.condition)
-        if flags is not None:
-            flags[row] = True
+                 "rate_of_rise": self.rate_active}
+        device_alarms = [a for a in alarms if a.is_device and a.active and a.condition in flags]
+        rows = self.store.index.rows_of_ids([a.source for a in device_alarms]) if device_alarms else []
+        for alarm in alarms:
+            self.alarms[alarm.id] = alarm
+            self.current[alarm.key] = alarm
+            self.occurrences[alarm.key] = max(self.occurrences.get(alarm.key, 0), alarm.occurrence)
+        for alarm, row in zip(device_alarms, rows, strict=True):
+            if row >= 0:
+                flags[alarm.condition][int(row)] = True
 
     def get(self, alarm_id: str) -> Alarm:
         """The alarm with this id; `InputError` when there is none."""

@@ -180,8 +180,7 @@ class Engine:
         """Take back the state of the database; everything retained is republished at the first step."""
         assert self.database is not None
         snap = self.database.load(ANSWERS_KEPT_S)
-        for record in snap.alarms:
-            self.alarms.restore(Alarm.from_record(record))
+        self.alarms.restore([Alarm.from_record(record) for record in snap.alarms])
         for key, n in snap.occurrences.items():
             self.alarms.occurrences[key] = max(self.alarms.occurrences.get(key, 0), int(n))
         orders = [order_from_json(o) for o in snap.orders]

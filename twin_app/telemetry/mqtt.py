@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import queue
 import socket
 import ssl
 import threading
@@ -140,6 +141,8 @@ class MqttLink:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         ingest.settle = self.settle if persistent else None
+        self._outgoing: queue.SimpleQueue = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
         self.disconnected_at: float | None = None
         self.reconnect_s: list[float] = []  # how long each outage lasted, until connected again
         self.publish_errors = 0
@@ -187,37 +190,75 @@ class MqttLink:
         self._set_state("connecting")
         self.client.connect_async(self.url.host, self.url.port, keepalive=15)
         self.client.loop_start()
+        self._sender.start()
 
-    def publish(self, topic: str, payload: dict | None, retain: bool = False, qos: int = 1) -> object:
+    def publish(self, topic: str, payload: dict | None, retain: bool = False, qos: int = 1) -> Sending:
         """Publish JSON under the root (None: an empty payload, which clears a retained topic).
 
-        Returns paho's message info (the token for `delivered`); a topic that is not valid is refused with
-        `InputError`, never handed to paho.
+        The topic is checked at once (`InputError` for a topic that is not valid: it never reaches paho); encoding
+        and sending happen on the sender thread, in order, so an engine step never waits for the network. Returns
+        the token for `delivered`.
         """
         full = check_topic(f"{self.url.root}/{topic}")
-        body = b"" if payload is None else json.dumps(payload, default=str).encode()
-        return self.client.publish(full, body, qos=qos, retain=retain)
-
-    def publish_raw(self, topic: str, payload: dict | None, qos: int = 1, retain: bool = False) -> object:
-        """Publish JSON on a full topic (the console's own actions)."""
-        body = b"" if payload is None else json.dumps(payload, default=str).encode()
-        return self.client.publish(check_topic(topic), body, qos=qos, retain=retain)
+        token = Sending()
+        self._outgoing.put((full, payload, qos, retain, token))
+        return token
 
     def delivered(self, token: object) -> bool:
+        """True once the broker took the publication (QoS 1: its PUBACK came back)."""
+        info = getattr(token, "info", None)
         try:
-            return bool(token is not None and token.is_published())  # type: ignore[attr-defined]
+            return bool(info is not None and info.is_published())
         except (ValueError, RuntimeError):
             return False
 
+    def wait_delivered(self, tokens: list[Sending], timeout: float) -> bool:
+        """Wait until the broker took every publication of `tokens`; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.delivered(t) for t in tokens):
+                return True
+            time.sleep(0.005)
+        return False
+
     def settle(self, token: object) -> None:
-        """Confirm a QoS 1 message to the broker (the engine made it durable)."""
+        """Confirm a QoS 1 message to the broker (the engine made it durable), after what was published before."""
         if token is not None:
-            mid, qos = token  # type: ignore[misc]
-            self.client.ack(mid, qos)
+            self._outgoing.put(token)
+
+    def _send_loop(self) -> None:
+        """The sender thread: encode and hand to paho, in order; a failure is counted, never raised."""
+        while True:
+            item = self._outgoing.get()
+            if item is None:
+                return
+            try:
+                if len(item) == 2:  # an acknowledgement of a settled input message
+                    self.client.ack(*item)
+                    continue
+                topic, payload, qos, retain, token = item
+                body = b"" if payload is None else json.dumps(payload, default=str).encode()
+                token.info = self.client.publish(topic, body, qos=qos, retain=retain)
+            except Exception as exc:
+                self.publish_errors += 1
+                self.ingest.count_error("publish", str(item[0])[:80], f"{type(exc).__name__}: {exc}")
 
     def stop(self) -> None:
+        """Send what is queued (for up to 5 s), then disconnect."""
+        self._outgoing.put(None)
+        if self._sender.is_alive():
+            self._sender.join(timeout=5.0)
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class Sending:
+    """A publication on its way: paho's message info once the sender thread handed it over."""
+
+    __slots__ = ("info",)
+
+    def __init__(self) -> None:
+        self.info: mqtt.MQTTMessageInfo | None = None
 
 
 def free_port() -> int:
