@@ -247,3 +247,19 @@ def test_text_that_is_not_unicode_never_poisons_the_database(small_index, tmp_pa
     assert "database" not in engine.errors
     assert [a["ok"] for a in port.answers()] == [False, False, False, False]
     assert len(engine.audit.entries()) == 4
+
+
+def test_shelving_that_expired_while_down_ends_at_restart(small_index, tmp_path) -> None:
+    row = _row(small_index, "T01-B1-GZA-CO1-co")
+    port = Port()
+    engine = _engine(small_index, tmp_path, port)
+    alarm_id = _raise_co(engine, row, T0)
+    engine.step(_actions(("shelve", {"request": "s1", "operator": "sv-1", "console": "c1", "alarm_id": alarm_id,
+                                     "minutes": 10, "reason": "fan maintenance"})), T0 + 10)
+    assert engine.alarms.alarms[alarm_id].state == AlarmState.SHELVED
+    engine.database.close()
+    again = _engine(small_index, tmp_path, Port())
+    assert again.alarms.alarms[alarm_id].state == AlarmState.SHELVED  # restored with its expiry
+    again.step(Drained.empty(), T0 + 11 * 60)  # the expiry passed while it was down
+    alarm = again.alarms.alarms[alarm_id]
+    assert alarm.state == AlarmState.UNACK_ACTIVE and alarm.shelved_until is None

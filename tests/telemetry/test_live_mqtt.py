@@ -150,3 +150,33 @@ def test_malformed_messages_are_counted_and_good_data_keeps_flowing(small_index,
     finally:
         pub.loop_stop()
         engine.stop()
+
+
+def test_the_simulator_obeys_commands_after_a_broker_restart_once_per_id(small_index, mosquitto) -> None:
+    from twin_app.telemetry.mqtt import make_client
+    from twin_app.telemetry.simulator import Simulator, SimulatorRunner
+
+    sim = Simulator(small_index.devices)
+    client = make_client(parse_broker_url(mosquitto.url), "simulator-under-test")
+    client.connect("127.0.0.1", mosquitto.port)
+    client.loop_start()
+    runner = SimulatorRunner(sim, client)
+    runner.listen_for_commands()
+    row, fan = _device(small_index, "fan", "T01-B1-GZA-FAN1")
+    try:
+        mosquitto.stop()
+        assert wait_for(lambda: not client.is_connected(), timeout=10)
+        mosquitto.start()
+        assert wait_for(client.is_connected, timeout=30)
+        time.sleep(0.5)  # its subscription is renewed on the reconnect
+        pub = _publisher(mosquitto, "engine-stand-in")
+        command = {"id": "C-1", "ts": time.time(), "action": "on", "reason": "test"}
+        pub.publish(f"{ROOT}/cmd/{fan}", json.dumps(command), qos=1)
+        assert wait_for(lambda: sim.overrides.get(row) == 1.0, timeout=10)
+        sim.overrides[row] = 0.0  # someone switched it off by hand: the same command again changes nothing
+        pub.publish(f"{ROOT}/cmd/{fan}", json.dumps(command), qos=1).wait_for_publish(5)
+        time.sleep(1.0)
+        assert sim.overrides[row] == 0.0
+        pub.loop_stop()
+    finally:
+        client.loop_stop()
