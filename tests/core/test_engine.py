@@ -263,3 +263,76 @@ def test_shelving_that_expired_while_down_ends_at_restart(small_index, tmp_path)
     again.step(Drained.empty(), T0 + 11 * 60)  # the expiry passed while it was down
     alarm = again.alarms.alarms[alarm_id]
     assert alarm.state == AlarmState.UNACK_ACTIVE and alarm.shelved_until is None
+
+
+def test_review_findings_stay_fixed(small_index, tmp_path, monkeypatch) -> None:
+    """Each case a review found: a duplicate id in an ack, an event redelivered after a restart, a failed commit
+    while an alarm finishes, linked commands after a shelving expiry, answers beyond the memory cache."""
+    import sqlite3
+
+    import twin_app.core.engine as engine_module
+
+    row = _row(small_index, "T01-B1-GZA-CO1-co")
+    device = str(small_index.devices["device_id"].iat[row])
+    port = Port()
+    engine = _engine(small_index, tmp_path, port)
+    alarm_id = _raise_co(engine, row, T0)
+    # the same id twice in one acknowledgement: acknowledged once, answered ok
+    engine.step(_actions(("ack", {"request": "a1", "operator": "op", "console": "c1",
+                                  "alarm_ids": [alarm_id, alarm_id]})), T0 + 10)
+    assert port.answers()[-1]["ok"] is True and engine.alarms.alarms[alarm_id].state == AlarmState.ACK_ACTIVE
+    # shelved, the shelving ends while the condition stands: no second round of fan commands
+    engine.step(_actions(("shelve", {"request": "s1", "operator": "op", "console": "c1", "alarm_id": alarm_id,
+                                     "minutes": 1, "reason": "check"})), T0 + 11)
+    engine.step(_readings([row], [90.0], [T0 + 80]), T0 + 80)
+    assert engine.alarms.alarms[alarm_id].state == AlarmState.UNACK_ACTIVE and len(port.topics("cmd/")) == 2
+    # an event, closed; the engine restarts; the broker delivers the same event again: nothing new
+    inbox = Inbox()
+    inbox.put(Event({"id": "cam7-0001", "type": "fall_detected", "device_id": device, "ts": T0 + 81}))
+    engine.step(inbox.drain(), T0 + 81)
+    event_alarm = "event:cam7-0001:1"
+    assert event_alarm in engine.alarms.alarms
+    ask = {"operator": "op", "console": "c1"}
+    engine.step(_actions(("ack", {**ask, "request": "e1", "alarm_id": event_alarm}),
+                         ("dispatch", {**ask, "request": "e2", "alarm_id": event_alarm})), T0 + 82)
+    order = next(o for o in engine.dispatcher.orders.values() if o.alarm_id == event_alarm)
+    engine.step(_actions(("unit_status", {**ask, "request": "e3", "order_id": order.id, "status": "done",
+                                          "result": "resident helped up, no injury"}),
+                         ("close", {**ask, "request": "e4", "order_id": order.id})), T0 + 83)
+    assert event_alarm not in engine.alarms.alarms and order.id not in engine.dispatcher.orders  # finished
+    engine.database.close()
+    again = _engine(small_index, tmp_path, Port())
+    inbox.put(Event({"id": "cam7-0001", "type": "fall_detected", "device_id": device, "ts": T0 + 81}))
+    again.step(inbox.drain(), T0 + 90)
+    assert not [a for a in again.alarms.alarms if a.startswith("event:cam7-0001")]  # not raised again
+    assert not again.dispatcher.orders  # and no unit sent again
+    # a commit that fails while the alarm finishes is retried whole: after a restart it is not live
+    real = again.database.commit
+    failures = {"left": 1}
+
+    def flaky(changes, audit=()) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise sqlite3.OperationalError("database or disk is full")
+        real(changes, audit)
+
+    again.database.commit = flaky
+    again.step(_actions(("ack", {"request": "a2", "operator": "op", "console": "c1", "alarm_id": alarm_id})),
+               T0 + 91)
+    again.step(_readings([row], [2.0], [T0 + 92]), T0 + 92)  # returns: finished, this commit fails
+    again.step(Drained.empty(), T0 + 93)  # retried
+    again.database.close()
+    third = _engine(small_index, tmp_path, Port())
+    assert alarm_id not in third.alarms.alarms
+    # answers pushed out of memory are found in the database: a late redelivery changes nothing
+    monkeypatch.setattr(engine_module, "ANSWERS_KEPT", 2)
+    note = {"request": "c-9", "operator": "op", "console": "c1", "alarm_id": alarm_id, "text": "seen"}
+    third.step(_readings([row], [90.0], [T0 + 100]), T0 + 100)
+    third.step(_readings([row], [90.0], [T0 + 106]), T0 + 106)  # the condition returns: occurrence 2
+    alarm_id = third.alarms.current[f"{device}:hi"].id
+    note["alarm_id"] = alarm_id
+    third.step(_actions(("comment", note)), T0 + 107)
+    for n in range(5):
+        third.step(_actions(("comment", {**note, "request": f"junk-{n}", "alarm_id": "nope"})), T0 + 108)
+    third.step(_actions(("comment", note)), T0 + 109)
+    assert alarm_id.endswith(":hi:2") and [c["text"] for c in third.alarms.alarms[alarm_id].comments] == ["seen"]

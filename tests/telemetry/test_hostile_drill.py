@@ -153,5 +153,6 @@ def test_generated_hostile_messages_on_every_topic(mosquitto, tmp_path) -> None:
 
 
 @pytest.mark.drill
+@pytest.mark.timeout(1800)
 def test_100000_generated_hostile_messages(mosquitto, tmp_path) -> None:
     _hostile_run(mosquitto, tmp_path, max(_count(), 100_000))

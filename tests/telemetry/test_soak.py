@@ -27,6 +27,7 @@ def _sample(pid: int) -> dict:
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(0)  # its own length (TWIN_APP_SOAK_S)
 def test_engine_soak_at_full_load(mosquitto, tmp_path) -> None:
     seconds = float(os.environ.get("TWIN_APP_SOAK_S", "1800"))
     district = ["--ifc", str(SMALL)] if os.environ.get("TWIN_APP_SOAK_SMALL") else []

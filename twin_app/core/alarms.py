@@ -114,6 +114,7 @@ class Alarm:
     key: str = ""  # {source}:{condition}, shared by every occurrence
     occurrence: int = 1
     previous: str | None = None  # the id of the earlier occurrence
+    handled: bool = False  # its linked actions and automatic dispatch are done (once per occurrence)
 
     @property
     def finished(self) -> bool:
@@ -296,8 +297,8 @@ class AlarmSystem:
         """An event (an AI camera's fall_detected, say) becomes an active alarm until it is closed."""
         event_type = str(event["type"])
         key = f"event:{event['id']}"
-        if key in self.current:
-            return self.current[key]  # the same event again (a redelivery): one occurrence
+        if key in self.occurrences:  # the same event again (a redelivery, before or after a restart)
+            return self.current.get(key)
 
         def make(alarm_id: str) -> Alarm:
             alarm = Alarm(alarm_id, str(event.get("device_id") or event.get("host_global_id")), f"event:{event_type}",
@@ -371,6 +372,8 @@ class AlarmSystem:
         """Drop a finished occurrence from the live set (it stays the key's latest, for the next occurrence)."""
         if alarm.finished:
             self.alarms.pop(alarm.id, None)
+            if not alarm.is_device:  # an event never returns: its key stays only in `occurrences`
+                self.current.pop(alarm.key, None)
 
     def restore(self, alarms: list[Alarm]) -> None:
         """Take back live occurrences from the engine's database; their conditions count as still active."""

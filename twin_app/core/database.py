@@ -17,6 +17,7 @@ from pathlib import Path
 from twin_app.core.errors import InputError
 
 SCHEMA_VERSION = 1
+KPI_DAYS = 7  # the KPIs cover the last week; older logs stay in the database, unread
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alarms (id TEXT PRIMARY KEY, key TEXT NOT NULL, live INTEGER NOT NULL, body TEXT NOT NULL);
@@ -67,6 +68,11 @@ class Snapshot:
     meta: dict[str, object]
 
 
+def _without(record: dict, key: str) -> dict:
+    """The record without its row flag (the record itself stays whole: a failed commit is retried with it)."""
+    return {k: v for k, v in record.items() if k != key}
+
+
 def _dumps(value: object) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
@@ -113,6 +119,7 @@ class EngineDatabase:
             commands = [json.loads(b) for (b,) in db.execute("SELECT body FROM commands WHERE done = 0")]
             requests = {r: json.loads(a) for r, a in db.execute("SELECT id, answer FROM requests ORDER BY ts")}
             kpi_log = {a: json.loads(b) for a, b in db.execute("SELECT alarm_id, body FROM kpi_log")}
+            kpi_log = {a: b for a, b in kpi_log.items() if (b.get("raised") or 0) >= time.time() - KPI_DAYS * 86400}
             meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
         return Snapshot(alarms, occurrences, orders, units, commands, requests, kpi_log, meta)
 
@@ -125,14 +132,17 @@ class EngineDatabase:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany("INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?)",
-                               [(i, r["key"], int(r.pop("live", True)), _dumps(r)) for i, r in changes.alarms.items()])
+                               [(i, r["key"], int(r.get("live", True)), _dumps(_without(r, "live")))
+                                for i, r in changes.alarms.items()])
                 db.executemany("INSERT OR REPLACE INTO occurrences VALUES (?, ?)", list(changes.occurrences.items()))
                 db.executemany("INSERT OR REPLACE INTO orders VALUES (?, ?, ?)",
-                               [(i, int(r.pop("open", True)), _dumps(r)) for i, r in changes.orders.items()])
+                               [(i, int(r.get("open", True)), _dumps(_without(r, "open")))
+                                for i, r in changes.orders.items()])
                 db.executemany("INSERT OR REPLACE INTO units VALUES (?, ?, ?)",
                                [(u, s, o) for u, (s, o) in changes.units.items()])
                 db.executemany("INSERT OR REPLACE INTO commands VALUES (?, ?, ?)",
-                               [(i, int(r.pop("done", False)), _dumps(r)) for i, r in changes.commands.items()])
+                               [(i, int(r.get("done", False)), _dumps(_without(r, "done")))
+                                for i, r in changes.commands.items()])
                 db.executemany("INSERT OR REPLACE INTO requests VALUES (?, ?, ?)",
                                [(i, ts, _dumps(a)) for i, (ts, a) in changes.requests.items()])
                 db.executemany("INSERT OR REPLACE INTO kpi_log VALUES (?, ?)",
@@ -147,6 +157,12 @@ class EngineDatabase:
                 db.execute("ROLLBACK")
                 raise
             self.commits += 1
+
+    def answer(self, request: str) -> dict | None:
+        """The answer given to a request id, if one was given (beyond what an engine keeps in memory)."""
+        with self.lock:
+            row = self.connection.execute("SELECT answer FROM requests WHERE id = ?", (request,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def close(self) -> None:
         with self.lock:

@@ -242,6 +242,9 @@ class Engine:
         self._parts = {"start": started, "state": time.perf_counter()}
         if self.rules:
             changed = self._alarm_step(drained, device_state, now)
+        else:
+            for token in drained.tokens:
+                self._guard("settle", lambda t=token: self.port.settle(t))
         self.steps += 1
         seconds = time.perf_counter() - started
         if seconds > self.max_step_s:
@@ -293,7 +296,8 @@ class Engine:
         for alarm in evaluated:
             changed[alarm.id] = alarm
         for alarm in list(changed.values()):
-            if alarm.state == AlarmState.UNACK_ACTIVE and alarm.raised_ts == now:
+            if alarm.state == AlarmState.UNACK_ACTIVE and not alarm.handled:  # once per occurrence
+                alarm.handled = True
                 self.raised_times.append(now)
                 self._changes.meta["raised_times"] = None  # written below
                 self._guard(f"linked actions of {alarm.id}", lambda a=alarm: self._linked_actions(a, now))
@@ -306,6 +310,7 @@ class Engine:
         for action in drained.actions:
             for alarm in self.apply_action(action, now):
                 changed[alarm.id] = alarm
+        self._settle.extend(drained.tokens)  # events and status: confirmed to the broker once written
         for alarm in changed.values():
             self._send(f"alarm/{alarm.id}", self._alarm_json(alarm))
             if alarm.finished:  # the occurrence is over: its retained topic is cleared, its record stays
@@ -391,11 +396,15 @@ class Engine:
         return payload
 
     def _publish_order(self, order: Order) -> None:
-        self._changes.orders[order.id] = {**order.to_json(), "open": order.status != "closed"}
+        ended = order.status in ("closed", "cancelled")
+        self._changes.orders[order.id] = {**order.to_json(), "open": not ended}
         unit = self.dispatcher.units.get(order.unit)
         if unit is not None:
             self._changes.units[unit.id] = (unit.status, unit.order)
         self._send(f"dispatch/{order.id}", order.to_json())
+        if ended:  # published once as it ended, then its retained topic is cleared; its record stays
+            self._send(f"dispatch/{order.id}", None)
+            self.dispatcher.orders.pop(order.id, None)
 
     def _record(self, operator: str, action: str, target: str, before: object, after: object,
                 outcome: str = "ok") -> None:
@@ -409,10 +418,8 @@ class Engine:
             self._send(f"alarm/{name}", None)
 
     def _retained_order(self, name: str, body: dict | None) -> None:
-        order = self.dispatcher.orders.get(name)
-        if body is not None and (order is None or order.status == "closed") and is_safe_name(name):
-            if order is None:
-                self.count_error("stale_retained", f"dispatch/{name}", "a retained order this engine does not hold")
+        if body is not None and name not in self.dispatcher.orders and is_safe_name(name):
+            self.count_error("stale_retained", f"dispatch/{name}", "a retained order this engine does not hold")
             self._send(f"dispatch/{name}", None)
 
     def _event(self, event: dict, now: float) -> Alarm | None:
@@ -516,6 +523,8 @@ class Engine:
             self._answer(console, None, verb, False, message)
             return []
         previous = self.answers.get(request)
+        if previous is None and self.database is not None:  # beyond what memory keeps
+            previous = self._guard("answers", lambda: self.database.answer(request))  # type: ignore[union-attr]
         if previous is not None:
             self._send(f"action_result/{console}", previous, retain=False)
             return []
@@ -566,6 +575,7 @@ class Engine:
             ids = body.get("alarm_ids") or [body.get("alarm_id")]
             if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids) or len(ids) > 10000:
                 raise InputError("ack", "alarm_ids must be a list of alarm ids")
+            ids = list(dict.fromkeys(ids))  # an id twice is acknowledged once
             for alarm_id in ids:  # check all first: a bad id in the list changes nothing
                 state = system.get(alarm_id).state
                 if state not in (AlarmState.UNACK_ACTIVE, AlarmState.UNACK_RTN):

@@ -28,13 +28,15 @@ class Readings:
 class GatewayStatus:
     gateway: str
     online: bool
+    token: object = None
 
 
 @dataclass(frozen=True)
 class Event:
-    """An event from a camera, a resident or grid staff (checked by the decoder)."""
+    """An event from a camera, a resident or grid staff (checked by the decoder); settled once durable."""
 
     body: dict
+    token: object = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Drained:
     actions: list[Action] = field(default_factory=list)
     results: list[tuple[str, dict]] = field(default_factory=list)  # action results (console, body)
     kpis: dict | None = None  # the engine's latest KPI summary
+    tokens: list = field(default_factory=list)  # of events and status: settled once the step is durable
     messages: int = 0
 
     @classmethod
@@ -122,8 +125,12 @@ class Inbox:
                 received.append(np.full(len(item.rows), item.received))
             elif isinstance(item, GatewayStatus):
                 out.status.append((item.gateway, item.online))
+                if item.token is not None:
+                    out.tokens.append(item.token)
             elif isinstance(item, Event):
                 out.events.append(item.body)
+                if item.token is not None:
+                    out.tokens.append(item.token)
             elif isinstance(item, Action):
                 out.actions.append(item)
             elif item.channel == "alarm":

@@ -59,6 +59,8 @@ class Ingest:
         self.dropped_readings = 0
         # a gateway sends the same id list every time: its rows are looked up once
         self._rows_cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        gateways = index.devices["gateway"] if "gateway" in index.devices.columns else []
+        self._gateways = set(map(str, gateways))
         self.settle = None  # the source's confirmation of a message it need not keep (set by the source)
 
     def count_error(self, kind: str, topic: str, message: str) -> None:
@@ -113,8 +115,8 @@ class Ingest:
                     rows = cached[1]
                 else:
                     rows = self.index.rows_of_ids(batch.ids)
-                    if len(self._rows_cache) < MAX_CACHED_GATEWAYS and (rows >= 0).all():
-                        self._rows_cache[name] = (batch.ids, rows)  # only a real gateway's list is kept
+                    if name in self._gateways and len(self._rows_cache) < MAX_CACHED_GATEWAYS:
+                        self._rows_cache[name] = (batch.ids, rows)  # only a gateway of the registry is kept
                 good = (rows >= 0) & np.isfinite(batch.values)
                 unknown = int((rows < 0).sum())
                 bad_values = int((~np.isfinite(batch.values) & (rows >= 0)).sum())
@@ -134,13 +136,15 @@ class Ingest:
                     raise PayloadError("unknown_device", f"unknown device id {name[:60]!r}")
                 put(Readings(np.array([row]), np.array([value]), np.array([ts]), received))
             elif channel == "status":
-                put(GatewayStatus(name, decode_status(payload)))
+                put(GatewayStatus(name, decode_status(payload), token))
+                token = None  # the engine settles it once durable
             elif channel == "event":
                 event = decode_event(payload, now)
                 if not is_safe_name(event["id"]):
                     raise PayloadError("bad_event", f"event id {event['id'][:40]!r} is not a valid name "
                                                     "(1 to 128 letters, digits, '_', '.', ':' or '-')")
-                put(Event(event))
+                put(Event(event, token))
+                token = None
             elif channel == "cmd":
                 return
             else:

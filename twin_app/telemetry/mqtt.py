@@ -142,6 +142,9 @@ class MqttLink:
         self.client.on_message = self._on_message
         ingest.settle = self.settle if persistent else None
         self._outgoing: queue.SimpleQueue = queue.SimpleQueue()
+        self._transient_timer: threading.Timer | None = None
+        self._acked: dict[int, float] = {}  # message id -> when the broker confirmed it (PUBACK)
+        self.client.on_publish = self._on_publish
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
         self.disconnected_at: float | None = None
         self.reconnect_s: list[float] = []  # how long each outage lasted, until connected again
@@ -163,10 +166,17 @@ class MqttLink:
         topics += [(f"{root}/{channel}/+", 1) for channel in (*self.channels, *self.transient)]
         client.subscribe(topics)
         if self.transient:  # read the retained messages once, then stop reading these channels
-            timer = threading.Timer(TRANSIENT_S, lambda: client.unsubscribe(
-                [f"{root}/{channel}/+" for channel in self.transient]))
-            timer.daemon = True
-            timer.start()
+            if self._transient_timer is not None:
+                self._transient_timer.cancel()
+            connection = self.connects + 1
+
+            def stop_reading() -> None:
+                if self.connects == connection and self.state == "connected":  # not a later connection's
+                    client.unsubscribe([f"{root}/{channel}/+" for channel in self.transient])
+
+            self._transient_timer = threading.Timer(TRANSIENT_S, stop_reading)
+            self._transient_timer.daemon = True
+            self._transient_timer.start()
         self.connects += 1
         if self.disconnected_at is not None:
             self.reconnect_s.append(time.monotonic() - self.disconnected_at)
@@ -179,11 +189,21 @@ class MqttLink:
         self._set_state(f"disconnected: {reason_code} (reconnecting)")
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        token = (message.mid, message.qos) if self.persistent and message.qos > 0 else None
         try:
-            token = (message.mid, message.qos) if self.persistent and message.qos > 0 else None
-            self.ingest.handle(message.topic, message.payload, token=token)
-        except Exception as exc:  # a topic that is not UTF-8, say: counted, never raised into paho's loop
-            self.ingest.count_error("internal", "?", f"{type(exc).__name__}: {exc}")
+            topic = message.topic
+        except Exception as exc:  # a topic that is not UTF-8: counted and confirmed, never raised into paho's loop
+            self.ingest.count_error("bad_topic", "?", f"{type(exc).__name__}: {exc}")
+            if token is not None:
+                self.settle(token)
+            return
+        self.ingest.handle(topic, message.payload, token=token)
+
+    def _on_publish(self, _client, _userdata, mid, _reason_code, _properties) -> None:
+        self._acked[mid] = time.monotonic()
+        if len(self._acked) > 200_000:  # message ids are reused after 65,535: old entries mean nothing
+            cutoff = sorted(self._acked.values())[100_000]
+            self._acked = {m: t for m, t in self._acked.items() if t >= cutoff}
 
     def start(self) -> None:
         """Connect in the background; paho reconnects by itself with backoff."""
@@ -205,12 +225,20 @@ class MqttLink:
         return token
 
     def delivered(self, token: object) -> bool:
-        """True once the broker took the publication (QoS 1: its PUBACK came back)."""
+        """True once the broker took the publication (QoS 1: its PUBACK came back).
+
+        A message published while disconnected is sent by paho on the reconnect, but its info keeps the error
+        forever: its PUBACK (`on_publish`, by message id, after it was handed over) tells instead.
+        """
         info = getattr(token, "info", None)
-        try:
-            return bool(info is not None and info.is_published())
-        except (ValueError, RuntimeError):
+        if info is None:
             return False
+        try:
+            if info.is_published():
+                return True
+        except (ValueError, RuntimeError):
+            pass
+        return self._acked.get(info.mid, -1.0) >= token.sent  # type: ignore[attr-defined]
 
     def wait_delivered(self, tokens: list[Sending], timeout: float) -> bool:
         """Wait until the broker took every publication of `tokens`; False on timeout."""
@@ -238,6 +266,7 @@ class MqttLink:
                     continue
                 topic, payload, qos, retain, token = item
                 body = b"" if payload is None else json.dumps(payload, default=str).encode()
+                token.sent = time.monotonic()
                 token.info = self.client.publish(topic, body, qos=qos, retain=retain)
             except Exception as exc:
                 self.publish_errors += 1
@@ -245,6 +274,8 @@ class MqttLink:
 
     def stop(self) -> None:
         """Send what is queued (for up to 5 s), then disconnect."""
+        if self._transient_timer is not None:
+            self._transient_timer.cancel()
         self._outgoing.put(None)
         if self._sender.is_alive():
             self._sender.join(timeout=5.0)
@@ -255,10 +286,11 @@ class MqttLink:
 class Sending:
     """A publication on its way: paho's message info once the sender thread handed it over."""
 
-    __slots__ = ("info",)
+    __slots__ = ("info", "sent")
 
     def __init__(self) -> None:
         self.info: mqtt.MQTTMessageInfo | None = None
+        self.sent = 0.0  # monotonic time it was handed to paho
 
 
 def free_port() -> int:

@@ -146,6 +146,8 @@ def decode_event(payload: bytes, now: float) -> dict:
         raise PayloadError("bad_event", "event needs device_id or host_global_id")
     for key in ("device_id", "host_global_id", "type"):
         value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise PayloadError("bad_event", f"event {key} must be text")
         if isinstance(value, str) and not _SAFE_TEXT.fullmatch(value):
             raise PayloadError("bad_event", f"event {key} {value[:40]!r} is not a valid name")
     confidence = data.get("confidence")
@@ -156,6 +158,7 @@ def decode_event(payload: bytes, now: float) -> dict:
     return data
 
 
+MAX_UNIX_TS = 1e10  # the year 2286: any time stamp beyond is not a time
 ALARM_STATES = ("unack_active", "ack_active", "unack_rtn", "normal", "shelved", "suppressed", "out_of_service")
 PRIORITIES = ("critical", "high", "medium", "low")
 ORDER_STATUSES = ("dispatched", "en_route", "on_scene", "escalated", "done", "closed", "cancelled")
@@ -170,6 +173,8 @@ def _field(data: dict, key: str, types: tuple[type, ...], required: bool, what: 
         raise PayloadError("bad_shape", f"{what}: {key} must be {' or '.join(t.__name__ for t in types)}")
     if isinstance(value, str) and len(value) > 2000:
         raise PayloadError("bad_shape", f"{what}: {key} is longer than 2000 characters")
+    if key.endswith("_ts") and not 0 <= value <= MAX_UNIX_TS:  # type: ignore[operator]
+        raise PayloadError("bad_shape", f"{what}: {key} is not a plausible unix time")
     return value
 
 
@@ -180,7 +185,7 @@ def decode_alarm(payload: bytes) -> dict:
         _field(data, key, (str,), True, "alarm")
     if data["state"] not in ALARM_STATES or data["priority"] not in PRIORITIES:
         raise PayloadError("bad_shape", "alarm: unknown state or priority")
-    for key in ("raised_ts", "value", "ack_ts", "rtn_ts", "shelved_until"):
+    for key in ("raised_ts", "ack_ts", "rtn_ts", "value", "shelved_until"):
         _field(data, key, (int, float), False, "alarm")
     for key in ("kind", "condition", "ack_by", "device_id", "event_source", "building", "storey", "group",
                 "host_global_id", "shelve_reason"):
@@ -213,7 +218,7 @@ def decode_order(payload: bytes) -> dict:
 def decode_kpis(payload: bytes) -> dict:
     """The retained ``kpi/summary``: the figures a console shows are numbers (or null)."""
     data = decode_object(payload, what="kpi payload")
-    for key in ("alarms_per_hour", "mtta_s", "mttd_s", "handling_s", "within_deadline", "handled", "ts",
+    for key in ("alarms_per_hour", "mtta_s", "mttd_s", "handling_s", "within_deadline", "handled",
                 "rate_per_10min"):
         _field(data, key, (int, float), False, "kpi")
     _field(data, "flood", (str,), False, "kpi")

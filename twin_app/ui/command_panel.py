@@ -150,32 +150,39 @@ class AlarmDock(QDockWidget):
         self.more_label.setVisible(hidden > 0)
         self.table.setRowCount(len(rows))
         for r, alarm in enumerate(rows):
-            symbol, colour = PRIORITY_STYLE.get(alarm.get("priority"), ("?", "#444"))
-            unack = alarm["state"] in ("unack_active", "unack_rtn")
-            raised = time.strftime("%H:%M:%S", time.localtime(alarm.get("raised_ts") or 0))
-            where = " ".join(str(alarm.get(k)) for k in ("building", "storey") if alarm.get(k))
-            value = alarm.get("value")
-            proposed = alarm.get("proposed") or {}
-            source = alarm.get("device_id") or alarm.get("event_source")
-            what = f"{alarm.get('kind')} {alarm.get('condition')} · {source}"
-            plan = f"{proposed.get('party', '')} {proposed.get('unit') or ''} {proposed.get('deadline_min', '')} min"
-            cells = [
-                _item(f"{symbol} {alarm.get('priority')}", bold=True, colour=colour,
-                      data=PRIORITY_ORDER.get(alarm.get("priority"), 9)),
-                _item(("● " if unack else "") + alarm["state"].replace("_", " "), bold=unack),
-                _item(raised),
-                _item(what + (" · chattering" if alarm.get("chattering") else ""), bold=unack),
-                _item(where),
-                _item("" if value is None else f"{value:.4g}"),
-                _item("" if alarm.get("group") in (None, alarm["id"]) else f"↳ {alarm['group']}"),
-                _item(plan),
-            ]
-            cells[0].setData(Qt.ItemDataRole.UserRole + 1, alarm["id"])
-            for c, cell in enumerate(cells):
-                self.table.setItem(r, c, cell)
-            if alarm["id"] in selected:
-                self.table.selectRow(r)
+            try:
+                self._draw_row(r, alarm, selected)
+            except (TypeError, ValueError, OverflowError, KeyError):  # a payload no decoder foresaw: a plain row
+                self.table.setItem(r, 0, _item(f"? {str(alarm.get('id'))[:80]}"))
         self.table.setSortingEnabled(True)
+
+    def _draw_row(self, r: int, alarm: dict, selected: set[str]) -> None:
+        """One alarm's row (its cells and its selection)."""
+        symbol, colour = PRIORITY_STYLE.get(alarm.get("priority"), ("?", "#444"))
+        unack = alarm["state"] in ("unack_active", "unack_rtn")
+        raised = time.strftime("%H:%M:%S", time.localtime(alarm.get("raised_ts") or 0))
+        where = " ".join(str(alarm.get(k)) for k in ("building", "storey") if alarm.get(k))
+        value = alarm.get("value")
+        proposed = alarm.get("proposed") or {}
+        source = alarm.get("device_id") or alarm.get("event_source")
+        what = f"{alarm.get('kind')} {alarm.get('condition')} · {source}"
+        plan = f"{proposed.get('party', '')} {proposed.get('unit') or ''} {proposed.get('deadline_min', '')} min"
+        cells = [
+            _item(f"{symbol} {alarm.get('priority')}", bold=True, colour=colour,
+                  data=PRIORITY_ORDER.get(alarm.get("priority"), 9)),
+            _item(("● " if unack else "") + alarm["state"].replace("_", " "), bold=unack),
+            _item(raised),
+            _item(what + (" · chattering" if alarm.get("chattering") else ""), bold=unack),
+            _item(where),
+            _item("" if value is None else f"{value:.4g}"),
+            _item("" if alarm.get("group") in (None, alarm["id"]) else f"↳ {alarm['group']}"),
+            _item(plan),
+        ]
+        cells[0].setData(Qt.ItemDataRole.UserRole + 1, alarm["id"])
+        for c, cell in enumerate(cells):
+            self.table.setItem(r, c, cell)
+        if alarm["id"] in selected:
+            self.table.selectRow(r)
 
     def set_flood(self, text: str) -> None:
         self.flood_banner.setText(text)

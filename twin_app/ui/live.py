@@ -208,6 +208,7 @@ class LiveTelemetry(QObject):
         self.steps = 0
         self.pending: dict[str, dict] = {}  # request id -> {verb, payload, sent, first}
         self._stopped = False
+        self.answered: dict[str, dict] = {}
         self._serial = 0
         self.unanswered = 0
 
@@ -251,9 +252,11 @@ class LiveTelemetry(QObject):
 
     def _follow_up(self, result: StepResult) -> None:
         """Answered actions leave the pending list; unanswered ones are sent again (same request id)."""
+        self.answered = {}  # this console's own requests answered in this step
         for console, body in result.results:
-            if console == self.console:
-                self.pending.pop(str(body.get("request")), None)
+            if console == self.console and body.get("request") in self.pending:
+                self.answered[body["request"]] = body
+                self.pending.pop(body["request"], None)
         now = time.monotonic()
         late = 0
         for pending in self.pending.values():

@@ -385,8 +385,8 @@ class MainWindow(QMainWindow):
             self.select_element(element, fly=True)
 
     def _update_command_panel(self, result) -> None:
-        for console, body in result.results:
-            if console == self.live.console and not body.get("ok", True):
+        for body in self.live.answered.values():  # answers to this console's own pending actions only
+            if not body.get("ok", True):
                 self.last_refusal = str(body.get("message", "refused"))
                 self.statusBar().showMessage(f"Refused: {self.last_refusal}", 15000)
                 self.warn("Action refused", f"{body.get('verb')}: {self.last_refusal}\nNothing was changed.")
