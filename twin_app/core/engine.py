@@ -171,6 +171,8 @@ class Engine:
         self._settle: list[object] = []
         self._unsaved: tuple | None = None
         self._saved_serial = 0
+        self._saved_activation = 0.0
+        self._saved_activation_at = 0.0
         self.client_id: str | None = None
         if database is not None:
             self.restore()
@@ -191,6 +193,7 @@ class Engine:
             self.pending[pending.id] = pending
         self.answers = OrderedDict(list(snap.requests.items())[-ANSWERS_KEPT:])
         self.raised_times = deque(float(t) for t in snap.meta.get("raised_times", []) or [])
+        self.alarms.activation_times.extend(float(t) for t in snap.meta.get("activation_times", []) or [])
         client_id = snap.meta.get("client_id")
         if not isinstance(client_id, str):
             client_id = f"twin-app-engine-{uuid.uuid4().hex[:12]}"
@@ -337,6 +340,12 @@ class Engine:
             self.raised_times.popleft()
         if "raised_times" in changes.meta:
             changes.meta["raised_times"] = list(self.raised_times)
+        activations = self.alarms.activation_times
+        if activations and activations[-1] > self._saved_activation and now - self._saved_activation_at >= 5.0:
+            # the flood rate of the last 10 minutes survives a restart (written at most every 5 s)
+            self._saved_activation, self._saved_activation_at = activations[-1], now
+            self.alarms.rate_per_10min(now)  # drops what is older than 10 minutes
+            changes.meta["activation_times"] = list(activations)
         if self.dispatcher.serial != self._saved_serial:
             changes.meta["serial"] = self._saved_serial = self.dispatcher.serial
         audit = []
