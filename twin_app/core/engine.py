@@ -174,6 +174,7 @@ class Engine:
         self._saved_activation = 0.0
         self._saved_activation_at = 0.0
         self.client_id: str | None = None
+        self.restored: dict[str, int] = {}  # what a restart took back, by kind
         if database is not None:
             self.restore()
 
