@@ -69,10 +69,9 @@ def linked_commands(alarm: Alarm, actuators: ActuatorIndex) -> list[Command]:
         wanted.append((actuators.rows("fan", room, f"{room}-FAN"), "on"))
         wanted.append((actuators.rows("disinfection", room, f"{room}-DIS"), "on"))
     elif alarm.kind == "smoke":
-        lobby = f"{building}-1F-EL"
-        rows = [r for (kind, place), found in actuators.by_place.items() if kind == "elevator"
-                and place.startswith(f"{building}-1F-") for r in found]
-        wanted.append(([r for r in rows if str(actuators.ids[r]).startswith(lobby)], "recall"))
+        lobby = f"{building}-1F-EL"  # the tower's elevators, by their place (T05-1F-EL1, ...)
+        wanted.append(([r for (kind, place), found in actuators.by_place.items()
+                        if kind == "elevator" and place.startswith(lobby) for r in found], "recall"))
     reason = f"{alarm.kind} {alarm.condition} alarm {alarm.id}"
     return [Command(str(actuators.ids[row]), int(row), action, reason, CONFIRMING_VALUE[action])
             for rows, action in wanted for row in sorted(rows)]

@@ -6,12 +6,11 @@ SQLite in WAL mode with synchronous=FULL: once `record` returns, the entry survi
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
-from twin_app.core.database import EngineDatabase
+from twin_app.core.database import AUDIT_INSERT, EngineDatabase, connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -60,9 +59,7 @@ class AuditLog:
             self.path = Path(path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock = threading.RLock()
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = connect(self.path)
         self._db.execute(SCHEMA)
         self.buffer: list[tuple] | None = None  # when a list: entries wait there for the engine's commit
 
@@ -77,9 +74,7 @@ class AuditLog:
             self.buffer.append(row)
             return -1
         with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO audit (ts, operator, console, action, target, before, after, outcome) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            cursor = self._db.execute(AUDIT_INSERT, row)
             return int(cursor.lastrowid)
 
     def entries(self, target: str | None = None) -> list[dict]:

@@ -68,6 +68,18 @@ class Snapshot:
     meta: dict[str, object]
 
 
+AUDIT_INSERT = ("INSERT INTO audit (ts, operator, console, action, target, before, after, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A SQLite connection whose commits survive a crash or a power loss (WAL, synchronous=FULL)."""
+    connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    return connection
+
+
 def _without(record: dict, key: str) -> dict:
     """The record without its row flag (the record itself stays whole: a failed commit is retried with it)."""
     return {k: v for k, v in record.items() if k != key}
@@ -90,9 +102,7 @@ class EngineDatabase:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.connection = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.execute("PRAGMA synchronous=FULL")
+            self.connection = connect(self.path)
             self.connection.executescript(SCHEMA)
             row = self.connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         except (OSError, sqlite3.DatabaseError) as exc:
@@ -102,7 +112,6 @@ class EngineDatabase:
         elif int(json.loads(row[0])) != SCHEMA_VERSION:
             raise InputError(str(self.path), f"database schema {row[0]} is not {SCHEMA_VERSION}")
         self.lock = threading.RLock()  # shared with the audit log on the same connection
-        self.commits = 0
 
     def load(self, answers_kept_s: float = 2 * 86400.0) -> Snapshot:
         """Everything live: alarms not finished, open orders, units, commands not done, recent answered requests.
@@ -150,13 +159,11 @@ class EngineDatabase:
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                [(k, _dumps(v)) for k, v in changes.meta.items()])
                 if audit:
-                    db.executemany("INSERT INTO audit (ts, operator, console, action, target, before, after, outcome) "
-                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", audit)
+                    db.executemany(AUDIT_INSERT, audit)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            self.commits += 1
 
     def answer(self, request: str) -> dict | None:
         """The answer given to a request id, if one was given (beyond what an engine keeps in memory)."""

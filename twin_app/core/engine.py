@@ -91,7 +91,6 @@ class StepResult:
     results: list = field(default_factory=list)  # (console, body) from action_result/
     kpis: dict | None = None  # from kpi/summary
     changed: list[Alarm] = field(default_factory=list)  # alarms this engine changed (rules on)
-    seconds: float = 0.0  # how long the step took
 
 
 @dataclass
@@ -258,8 +257,7 @@ class Engine:
             self.worst_step["alarms_changed"] = self._parts.get("changed", 0)
             self.worst_step["readings"] = len(rows)
         return StepResult(len(rows), device_state, element_state, rolled, latency, drained.events,
-                          np.unique(ts), drained.alarms, drained.orders, drained.results, drained.kpis, changed,
-                          seconds)
+                          np.unique(ts), drained.alarms, drained.orders, drained.results, drained.kpis, changed)
 
     def _in_time(self, drained: Drained, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Readings whose time stamp is plausible; the rest is refused and counted, never stored."""
@@ -329,8 +327,8 @@ class Engine:
         self._parts["changed"] = len(changed)
         return list(changed.values())
 
-    def _commit(self, changed, now: float) -> bool:
-        """Write the step's changes durably (before anything goes out); False when the database refused them."""
+    def _commit(self, changed, now: float) -> None:
+        """Write the step's changes durably (before anything goes out); what the database refused is held."""
         changes = self._changes
         for alarm in changed:
             changes.alarms[alarm.id] = {**alarm.to_record(), "live": not alarm.finished}
@@ -353,7 +351,7 @@ class Engine:
         if self.audit is not None and self.audit.buffer is not None:
             audit, self.audit.buffer = self.audit.buffer, None
         if self.database is None:
-            return True
+            return
         if self._unsaved is not None:  # an earlier step could not be written: it goes first, in this transaction
             earlier, earlier_audit, earlier_outbox, earlier_settle = self._unsaved
             earlier.merge(changes)
@@ -371,8 +369,6 @@ class Engine:
             self._outbox = [item for item in self._outbox if not item[0].startswith("action_result/")]
             self._settle = []
             self.count_error("database", str(self.database.path), f"the step could not be written: {exc}")
-            return False
-        return True
 
     def _flush(self, changed: bool, now: float) -> None:
         """Publish what the committed step says: alarms, orders, commands, answers; then settle actions."""
@@ -493,8 +489,8 @@ class Engine:
                 host = int(self.index.host_element[row])
                 alarm = self.alarms.raise_condition(
                     f"{pending.command.device_id}:action_unconfirmed", pending.command.device_id,
-                    "action_unconfirmed", str(self.index.devices["kind"].iat[row]), Priority.HIGH, host,
-                    str(self.index.devices["host_global_id"].iat[row]), True, now)
+                    "action_unconfirmed", str(self.alarms.kinds[row]), Priority.HIGH, host,
+                    str(self.alarms.host_global_ids[row]), True, now)
                 pending.confirmed = True  # raised once
                 if alarm is not None:
                     changed.append(alarm)

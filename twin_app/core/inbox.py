@@ -96,13 +96,11 @@ class Inbox:
         self.notify = notify
         self._items: list[Message] = []
         self._lock = threading.Lock()
-        self.put_count = 0
 
     def put(self, message: Message) -> None:
         with self._lock:
             was_empty = not self._items
             self._items.append(message)
-            self.put_count += 1
         if was_empty and self.notify is not None:
             self.notify()
 

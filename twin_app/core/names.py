@@ -12,6 +12,7 @@ import re
 from twin_app.core.errors import InputError
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
+SAFE_REFERENCE = re.compile(r"[A-Za-z0-9_.:$\-]{1,128}")  # a name, or an IFC GlobalId (which also uses $)
 MAX_TEXT = 2000
 
 

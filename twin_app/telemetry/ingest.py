@@ -139,11 +139,7 @@ class Ingest:
                 put(GatewayStatus(name, decode_status(payload), token))
                 token = None  # the engine settles it once durable
             elif channel == "event":
-                event = decode_event(payload, now)
-                if not is_safe_name(event["id"]):
-                    raise PayloadError("bad_event", f"event id {event['id'][:40]!r} is not a valid name "
-                                                    "(1 to 128 letters, digits, '_', '.', ':' or '-')")
-                put(Event(event, token))
+                put(Event(decode_event(payload, now), token))
                 token = None
             elif channel == "cmd":
                 return

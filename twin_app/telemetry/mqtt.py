@@ -146,9 +146,6 @@ class MqttLink:
         self._acked: dict[int, float] = {}  # message id -> when the broker confirmed it (PUBACK)
         self.client.on_publish = self._on_publish
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
-        self.disconnected_at: float | None = None
-        self.reconnect_s: list[float] = []  # how long each outage lasted, until connected again
-        self.publish_errors = 0
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -178,14 +175,9 @@ class MqttLink:
             self._transient_timer.daemon = True
             self._transient_timer.start()
         self.connects += 1
-        if self.disconnected_at is not None:
-            self.reconnect_s.append(time.monotonic() - self.disconnected_at)
-            self.disconnected_at = None
         self._set_state("connected")
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
-        if self.disconnected_at is None:
-            self.disconnected_at = time.monotonic()
         self._set_state(f"disconnected: {reason_code} (reconnecting)")
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
@@ -269,7 +261,6 @@ class MqttLink:
                 token.sent = time.monotonic()
                 token.info = self.client.publish(topic, body, qos=qos, retain=retain)
             except Exception as exc:
-                self.publish_errors += 1
                 self.ingest.count_error("publish", str(item[0])[:80], f"{type(exc).__name__}: {exc}")
 
     def stop(self) -> None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
+
+from twin_app.core.names import SAFE_NAME, SAFE_REFERENCE
 
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 MAX_BATCH = 100_000
@@ -20,7 +21,6 @@ EVENT_TYPES = ("fall_detected", "object_thrown_from_height", "garbage_exposed", 
 
 
 _STR = {str}
-_SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:$\-]{1,128}")  # ids and GlobalIds (which also use $)
 _NUMBER = {int, float}
 
 
@@ -144,11 +144,14 @@ def decode_event(payload: bytes, now: float) -> dict:
         raise PayloadError("bad_event", "event needs a string type")
     if not isinstance(data.get("device_id"), str) and not isinstance(data.get("host_global_id"), str):
         raise PayloadError("bad_event", "event needs device_id or host_global_id")
+    if not SAFE_NAME.fullmatch(data["id"]):
+        raise PayloadError("bad_event", f"event id {data['id'][:40]!r} is not a valid name "
+                                        "(1 to 128 letters, digits, '_', '.', ':' or '-')")
     for key in ("device_id", "host_global_id", "type"):
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise PayloadError("bad_event", f"event {key} must be text")
-        if isinstance(value, str) and not _SAFE_TEXT.fullmatch(value):
+        if isinstance(value, str) and not SAFE_REFERENCE.fullmatch(value):
             raise PayloadError("bad_event", f"event {key} {value[:40]!r} is not a valid name")
     confidence = data.get("confidence")
     if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))

@@ -98,7 +98,7 @@ class Runtime:
         """Counts for status lines and logs."""
         link = self.link
         return {**self.engine.summary(result), "broker": link.state if link is not None else "none",
-                "reconnects": len(link.reconnect_s) if link is not None else 0,
+                "reconnects": max(0, link.connects - 1) if link is not None else 0,
                 "errors": self.errors(), "messages": self.ingest.messages}
 
 
