@@ -161,7 +161,7 @@ class Engine:
         self.pending: dict[str, PendingCommand] = {}
         self.raised_times: deque[float] = deque()
         self.answers: OrderedDict[str, dict] = OrderedDict()  # request id -> the answer given (idempotent)
-        self.action_errors: list[str] = []
+        self.action_errors: deque[str] = deque(maxlen=100)  # the latest refusals, for status lines and tests
         self._kpi_published = 0.0
         self._kpi_dirty = True
         self._republish = False
@@ -540,7 +540,6 @@ class Engine:
             changed = self._apply(verb, body, operator, now)
         except InputError as exc:
             self.action_errors.append(str(exc))
-            del self.action_errors[:-100]
             log.warning("refused %s by %s: %s", verb[:40], str(operator)[:40], exc)
             self._record(str(operator)[:100] if isinstance(operator, str) else "?", verb[:40],
                          str(body.get("alarm_id") or body.get("order_id") or "?")[:200], None, None,
