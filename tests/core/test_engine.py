@@ -337,3 +337,14 @@ def test_review_findings_stay_fixed(small_index, tmp_path, monkeypatch) -> None:
         third.step(_actions(("comment", {**note, "request": f"junk-{n}", "alarm_id": "nope"})), T0 + 108)
     third.step(_actions(("comment", note)), T0 + 109)
     assert alarm_id.endswith(":hi:2") and [c["text"] for c in third.alarms.alarms[alarm_id].comments] == ["seen"]
+
+
+def test_an_ack_names_alarms_by_valid_ids_only(small_index) -> None:
+    port = Port()
+    engine = Engine(small_index, port=port)
+    for ids in (["A" * 70_000], ["a/b"], ["#"], [7]):
+        engine.step(_actions(("ack", {"request": f"r-{len(port.answers())}", "operator": "op", "console": "c1",
+                                      "alarm_ids": ids})), T0)
+    answers = port.answers()
+    assert [a["ok"] for a in answers] == [False] * 4
+    assert all(a["message"] == "ack: alarm_ids must be a list of alarm ids" for a in answers)  # short and clear

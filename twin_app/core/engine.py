@@ -578,7 +578,7 @@ class Engine:
             raise InputError(f"action {verb[:40]}", f"unknown action ({', '.join(VERBS)})")
         if verb == "ack":
             ids = body.get("alarm_ids") or [body.get("alarm_id")]
-            if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids) or len(ids) > 10000:
+            if not isinstance(ids, list) or not ids or not all(is_safe_name(i) for i in ids) or len(ids) > 10000:
                 raise InputError("ack", "alarm_ids must be a list of alarm ids")
             ids = list(dict.fromkeys(ids))  # an id twice is acknowledged once
             for alarm_id in ids:  # check all first: a bad id in the list changes nothing
