@@ -28,36 +28,54 @@ def test_matrix_and_units_as_shipped() -> None:
                                                  "maintenance", "supervisor"}
 
 
-def test_dispatch_countdown_result_and_kpis() -> None:
+def test_dispatch_one_order_per_incident_countdown_and_result() -> None:
     d = Dispatcher()
     alarm = _alarm()
-    rule, unit = d.propose(alarm)
-    assert rule.party == "property_management" and unit.id == "PM-1"
-    d.note_ack(alarm, 1010.0)
-    order = d.dispatch(alarm, unit.id, "op-wang", 1030.0)
+    rule = d.responsibility(alarm)
+    proposal = d.propose(rule)
+    assert rule.party == "property_management" and [u.id for u in proposal.units] == ["PM-1"]
+    order = d.dispatch("I1", alarm.id, ["PM-1"], "op-wang", 1030.0, rule)
     assert order.deadline_ts == 1030.0 + 15 * 60 and d.units["PM-1"].status == "dispatched"
-    assert d.propose(alarm)[1].id == "PM-2"  # PM-1 is busy now
+    assert order.to_json()["incident_id"] == "I1" and order.to_json()["units"] == ["PM-1"]
+    assert [u.id for u in d.propose(rule).units] == ["PM-2"]  # PM-1 is busy now
     with pytest.raises(InputError, match="busy"):
-        d.dispatch(_alarm("water_leak"), "PM-1", "op-wang", 1031.0)
+        d.dispatch("I2", "x", ["PM-1"], "op-wang", 1031.0, rule)
     with pytest.raises(InputError, match="already has the open order"):
-        d.dispatch(alarm, "PM-2", "op-wang", 1032.0)
+        d.dispatch("I1", alarm.id, ["PM-2"], "op-wang", 1032.0, rule)
     d.update(order.id, "en_route", "PM-1", 1100.0)
     d.update(order.id, "on_scene", "PM-1", 1300.0)
     with pytest.raises(InputError, match="needs its result"):
         d.update(order.id, "done", "PM-1", 1500.0)
     d.update(order.id, "done", "PM-1", 1500.0, result="fans on, garage ventilated, CO back to 8 ppm")
-    assert d.units["PM-1"].status == "available"
+    assert d.units["PM-1"].status == "available" and order.result.startswith("fans on")
     d.close(order.id, "op-wang", 1510.0)
-    kpis = d.kpis([1000.0], 1600.0)
-    assert kpis["alarms_per_hour"] == 1 and kpis["mtta_s"] == 10.0 and kpis["mttd_s"] == 30.0
-    assert kpis["handling_s"] == 470.0 and kpis["within_deadline"] == 1.0
-    assert kpis["by_party"]["property_management"]["handled"] == 1 and "co" in kpis["by_type"]
+
+
+def test_specialty_confirmed_units_and_the_last_free_unit() -> None:
+    d = Dispatcher()
+    elevator = d.responsibility(_alarm("elevator"))
+    assert elevator.party == "maintenance" and elevator.specialty == "elevator"
+    proposal = d.propose(elevator)
+    assert [u.id for u in proposal.units] == ["MT-2"] and "elevator specialty" in proposal.why
+    d.dispatch("I1", "a", ["MT-2"], "op", 0.0, elevator)
+    fallback = d.propose(elevator)
+    assert [u.id for u in fallback.units] == ["MT-1"] and "general unit" in fallback.why
+    smoke = d.responsibility(_alarm("smoke"))
+    assert [u.id for u in d.propose(smoke).units] == ["FB-1"]
+    assert [u.id for u in d.propose(smoke, confirmed=True).units] == ["FB-1", "FB-2"]
+    assert d.propose(smoke, confirmed=True, have=1).units[0].id == "FB-1"  # one more for a confirmed fire
+    d.dispatch("I2", "b", ["FB-1"], "op", 0.0, smoke)
+    kept = d.propose(smoke, busy_elsewhere=True)  # FB-2 is the last engine: not for a possible duplicate
+    assert kept.units == [] and "last free" in kept.why
+    assert [u.id for u in d.propose(smoke).units] == ["FB-2"]  # the operator may still send it
+    rate = d.responsibility(_alarm("h2s", "rate_of_rise"))
+    assert rate.party == "maintenance"  # a rate of rise answers to its kind's row
 
 
 def test_overdue_orders_escalate_once() -> None:
     d = Dispatcher()
-    alarm = _alarm()
-    order = d.dispatch(alarm, "PM-1", "op", 0.0)
+    rule = d.responsibility(_alarm())
+    order = d.dispatch("I1", "a", ["PM-1"], "op", 0.0, rule)
     assert d.overdue(15 * 60 - 1) == []
     escalated = d.overdue(15 * 60 + 1)
     assert escalated == [order] and order.status == "escalated" and order.escalated_to == "maintenance"
@@ -67,10 +85,11 @@ def test_overdue_orders_escalate_once() -> None:
 
 def test_bad_input_changes_nothing(tmp_path) -> None:
     d = Dispatcher()
+    rule = d.responsibility(_alarm())
     with pytest.raises(InputError, match="no such unit"):
-        d.dispatch(_alarm(), "XX-9", "op", 0.0)
+        d.dispatch("I1", "a", ["XX-9"], "op", 0.0, rule)
     with pytest.raises(InputError, match="operator"):
-        d.dispatch(_alarm(), "PM-1", "", 0.0)
+        d.dispatch("I1", "a", ["PM-1"], "", 0.0, rule)
     with pytest.raises(InputError, match="no such order"):
         d.update("D-nope", "done", "x", 0.0, "r")
     assert d.orders == {} and all(u.status == "available" for u in d.units.values())
@@ -80,6 +99,10 @@ def test_bad_input_changes_nothing(tmp_path) -> None:
         read_matrix(bad)
     bad.write_text("match,party,deadline_min,auto,escalate_to\nco,police,soon,no,supervisor\n")
     with pytest.raises(InputError, match="not a number"):
+        read_matrix(bad)
+    bad.write_text("match,party,deadline_min,auto,escalate_to,units\nco,police,5,no,supervisor,many\n"
+                   "*,police,5,no,police,1\n")
+    with pytest.raises(InputError, match=r"matrix\.csv:2: units must be a whole number"):
         read_matrix(bad)
     bad.write_text("match,party,deadline_min,auto,escalate_to\nco,police,5,no,supervisor\n")
     with pytest.raises(InputError, match="fallback"):

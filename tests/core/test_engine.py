@@ -78,7 +78,7 @@ def test_restart_restores_acks_orders_commands_and_republishes(small_index, tmp_
 
     port2 = Port()
     again = _engine(small_index, tmp_path, port2)
-    assert again.restored == {"alarms": 1, "orders": 1, "commands": 2, "requests": 2}
+    assert again.restored == {"alarms": 1, "orders": 1, "commands": 2, "requests": 2, "incidents": 1}
     assert again.alarms.rate_per_10min(T0 + 20) == 1  # the flood rate survives the restart
     restored = again.alarms.alarms[alarm_id]
     assert restored.state == AlarmState.ACK_ACTIVE and restored.ack_by == "op-li" and restored.ack_ts == T0 + 10

@@ -281,7 +281,7 @@ class AlarmSystem:
         def make(alarm_id: str) -> Alarm:
             kind = str(self.kinds[row])
             prio = priority_for(kind, device_id)
-            if condition in ("stale", "rate_of_rise"):
+            if condition == "rate_of_rise":  # a silent detector keeps the priority of what it guards
                 prio = Priority(min(int(prio) + 1, int(Priority.LOW)))
             return Alarm(alarm_id, device_id, condition, kind, prio, int(index.host_element[row]),
                          str(self.host_global_ids[row]))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from twin_app.core.errors import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: incidents; the KPI log is kept per incident (a version 1 file is upgraded)
 KPI_DAYS = 7  # the KPIs cover the last week; older logs stay in the database, unread
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS units (id TEXT PRIMARY KEY, status TEXT NOT NULL, ord
 CREATE TABLE IF NOT EXISTS commands (id TEXT PRIMARY KEY, done INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, ts REAL NOT NULL, answer TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kpi_log (alarm_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, open INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents (open);
 """
 
 
@@ -43,15 +45,17 @@ class Changes:
     requests: dict[str, tuple[float, dict]] = field(default_factory=dict)
     kpi_log: dict[str, dict] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
+    incidents: dict[str, dict] = field(default_factory=dict)  # id -> record (with "open")
 
     def merge(self, later: Changes) -> None:
         """Add a later step's changes (the later value of a key wins)."""
-        for name in ("alarms", "occurrences", "orders", "units", "commands", "requests", "kpi_log", "meta"):
+        for name in ("alarms", "occurrences", "orders", "units", "commands", "requests", "kpi_log", "meta",
+                     "incidents"):
             getattr(self, name).update(getattr(later, name))
 
     def __bool__(self) -> bool:
         return any((self.alarms, self.occurrences, self.orders, self.units, self.commands, self.requests,
-                    self.kpi_log, self.meta))
+                    self.kpi_log, self.meta, self.incidents))
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Snapshot:
     requests: dict[str, dict]
     kpi_log: dict[str, dict]
     meta: dict[str, object]
+    incidents: list[dict] = field(default_factory=list)
 
 
 AUDIT_INSERT = ("INSERT INTO audit (ts, operator, console, action, target, before, after, outcome) "
@@ -109,6 +114,10 @@ class EngineDatabase:
             raise InputError(str(self.path), f"the engine's database cannot be opened ({exc})") from None
         if row is None:
             self.connection.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(json.loads(row[0])) == 1:  # alarm-based KPI logs give way to incident-based ones
+            with self.connection:
+                self.connection.execute("DELETE FROM kpi_log")
+                self.connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
         elif int(json.loads(row[0])) != SCHEMA_VERSION:
             raise InputError(str(self.path), f"database schema {row[0]} is not {SCHEMA_VERSION}")
         self.lock = threading.RLock()  # shared with the audit log on the same connection
@@ -130,7 +139,8 @@ class EngineDatabase:
             kpi_log = {a: json.loads(b) for a, b in db.execute("SELECT alarm_id, body FROM kpi_log")}
             kpi_log = {a: b for a, b in kpi_log.items() if (b.get("raised") or 0) >= time.time() - KPI_DAYS * 86400}
             meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
-        return Snapshot(alarms, occurrences, orders, units, commands, requests, kpi_log, meta)
+            incidents = [json.loads(b) for (b,) in db.execute("SELECT body FROM incidents WHERE open = 1 ORDER BY id")]
+        return Snapshot(alarms, occurrences, orders, units, commands, requests, kpi_log, meta, incidents)
 
     def commit(self, changes: Changes, audit: list[tuple] = ()) -> None:
         """Write one step's changes and its audit rows in one durable transaction."""
@@ -156,6 +166,9 @@ class EngineDatabase:
                                [(i, ts, _dumps(a)) for i, (ts, a) in changes.requests.items()])
                 db.executemany("INSERT OR REPLACE INTO kpi_log VALUES (?, ?)",
                                [(i, _dumps(b)) for i, b in changes.kpi_log.items()])
+                db.executemany("INSERT OR REPLACE INTO incidents VALUES (?, ?, ?)",
+                               [(i, int(r.get("open", True)), _dumps(_without(r, "open")))
+                                for i, r in changes.incidents.items()])
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                [(k, _dumps(v)) for k, v in changes.meta.items()])
                 if audit:
@@ -164,6 +177,12 @@ class EngineDatabase:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def incident(self, incident_id: str) -> dict | None:
+        """An incident's record, open or closed (for reports)."""
+        with self.lock:
+            row = self.connection.execute("SELECT body FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def answer(self, request: str) -> dict | None:
         """The answer given to a request id, if one was given (beyond what an engine keeps in memory)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import statistics
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -36,13 +35,25 @@ def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str
 
 @dataclass(frozen=True)
 class Responsibility:
-    """Who answers a kind of alarm, and how fast."""
+    """Who answers a kind of alarm or event, how fast, with how many units of which specialty."""
 
     match: str
     party: str
     deadline_min: float
     auto: bool
     escalate_to: str
+    units: int = 1
+    confirmed_units: int = 1  # units for a confirmed incident (two or more detectors: a confirmed fire)
+    specialty: str = ""
+
+
+def _count(row: dict[str, str], key: str, where: str, default: int) -> int:
+    text = (row.get(key) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 10:
+        raise InputError(where, f"{key} must be a whole number from 1 to 10, got {text!r}")
+    return int(text)
 
 
 def read_matrix(path: Path | None = None) -> dict[str, Responsibility]:
@@ -62,8 +73,10 @@ def read_matrix(path: Path | None = None) -> dict[str, Responsibility]:
             raise InputError(where, "deadline_min must be between 0 and 1440 minutes")
         if row["auto"] not in ("yes", "no"):
             raise InputError(where, "auto must be yes or no")
+        units = _count(row, "units", where, 1)
         matrix[row["match"]] = Responsibility(row["match"], row["party"], deadline, row["auto"] == "yes",
-                                              row["escalate_to"])
+                                              row["escalate_to"], units, _count(row, "confirmed_units", where, units),
+                                              (row.get("specialty") or "").strip())
     if "*" not in matrix:
         raise InputError(str(path), "the fallback row (match *) is missing")
     return matrix
@@ -76,6 +89,7 @@ class Unit:
     name: str
     status: str = "available"
     order: str | None = None
+    specialty: str = ""
 
 
 def read_units(path: Path | None = None) -> dict[str, Unit]:
@@ -85,13 +99,14 @@ def read_units(path: Path | None = None) -> dict[str, Unit]:
     for line, row in _rows(path, ("unit", "party", "name")):
         if row["party"] not in PARTIES:
             raise InputError(f"{path}:{line}", f"unknown party {row['party']!r}")
-        units[row["unit"]] = Unit(row["unit"], row["party"], row["name"])
+        specialty = (row.get("specialty") or "").strip()
+        units[row["unit"]] = Unit(row["unit"], row["party"], row["name"], specialty=specialty)
     return units
 
 
 @dataclass
 class Order:
-    """A dispatch order: one unit sent to one alarm, with a deadline."""
+    """A dispatch order: the units sent to one incident, with a deadline."""
 
     id: str
     alarm_id: str
@@ -105,13 +120,16 @@ class Order:
     done_ts: float | None = None
     escalated_to: str | None = None
     history: list[dict] = field(default_factory=list)
+    incident_id: str = ""
+    units: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The retained ``dispatch/{id}`` payload of the contract."""
-        return {"id": self.id, "alarm_id": self.alarm_id, "unit": self.unit, "party": self.party,
-                "deadline_ts": self.deadline_ts, "status": self.status, "created_ts": self.created_ts,
-                "operator": self.operator, "result": self.result, "done_ts": self.done_ts,
-                "escalated_to": self.escalated_to, "history": self.history}
+        return {"id": self.id, "incident_id": self.incident_id, "alarm_id": self.alarm_id, "unit": self.unit,
+                "units": list(self.units or [self.unit]), "party": self.party, "deadline_ts": self.deadline_ts,
+                "status": self.status, "created_ts": self.created_ts, "operator": self.operator,
+                "result": self.result, "done_ts": self.done_ts, "escalated_to": self.escalated_to,
+                "history": self.history}
 
 
 def order_from_json(data: dict) -> Order:
@@ -120,74 +138,124 @@ def order_from_json(data: dict) -> Order:
     return Order(**{k: v for k, v in data.items() if k in names})
 
 
+@dataclass
+class Proposal:
+    """The units proposed for an incident, and why (said to the operator)."""
+
+    rule: Responsibility
+    units: list[Unit]
+    why: str
+
+    def to_json(self) -> dict:
+        return {"party": self.rule.party, "units": [u.id for u in self.units],
+                "unit_names": [u.name for u in self.units], "deadline_min": self.rule.deadline_min,
+                "auto": self.rule.auto, "why": self.why}
+
+
 class Dispatcher:
-    """Units, orders and the rules that tie them to alarms."""
+    """Units, orders and the rules that tie them to incidents."""
 
     def __init__(self, matrix: dict[str, Responsibility] | None = None, units: dict[str, Unit] | None = None) -> None:
         self.matrix = matrix if matrix is not None else read_matrix()
         self.units = units if units is not None else read_units()
         self.orders: dict[str, Order] = {}
         self._serial = 0
-        self.alarm_log: dict[str, dict] = {}  # per alarm: raised, acknowledged, dispatched, done times, type, party
 
     @property
     def serial(self) -> int:
         return self._serial
 
-    def restore(self, orders: list[Order], units: dict[str, tuple[str, str | None]], serial: int,
-                alarm_log: dict[str, dict]) -> None:
-        """Take back orders, unit bookings and KPI logs from the engine's database."""
+    def restore(self, orders: list[Order], units: dict[str, tuple[str, str | None]], serial: int) -> None:
+        """Take back orders and unit bookings from the engine's database."""
         self.orders = {o.id: o for o in orders}
         for unit_id, (status, order) in units.items():
             if unit_id in self.units:
                 self.units[unit_id].status, self.units[unit_id].order = status, order
         self._serial = max(self._serial, serial)
-        self.alarm_log.update(alarm_log)
 
     def responsibility(self, alarm: Alarm) -> Responsibility:
         """The matrix row for an alarm: its event type, its condition, its kind, else the fallback."""
-        for key in (alarm.condition if alarm.condition.startswith("event:") else None, alarm.condition, alarm.kind):
+        limit = alarm.condition in ("hi", "lo", "rate_of_rise")  # a limit of a kind: the kind's row first
+        keys = (alarm.condition if alarm.condition.startswith("event:") else None,
+                *((alarm.kind, alarm.condition) if limit else (alarm.condition, alarm.kind)))
+        for key in keys:
             if key and key in self.matrix:
                 return self.matrix[key]
         return self.matrix["*"]
 
-    def propose(self, alarm: Alarm) -> tuple[Responsibility, Unit | None]:
-        """The responsible party and its first available unit (None when all are busy)."""
-        rule = self.responsibility(alarm)
-        unit = next((u for u in self.units.values() if u.party == rule.party and u.status == "available"), None)
-        return rule, unit
+    def propose(self, rule: Responsibility, confirmed: bool = False, busy_elsewhere: bool = False,
+                have: int = 0) -> Proposal:
+        """Units for an incident under `rule`: of its party, of the named specialty first.
 
-    def dispatch(self, alarm: Alarm, unit_id: str, operator: str, now: float) -> Order:
-        """Send a unit; the deadline comes from the matrix."""
+        `confirmed` asks for the matrix's confirmed count; `have` units are already on it. With `busy_elsewhere`
+        (another open incident of the same cause in the same tower has units: this may be a duplicate), the last
+        free unit of the party is kept back.
+        """
+        wanted = max(0, (rule.confirmed_units if confirmed else rule.units) - have)
+        free = [u for u in self.units.values() if u.party == rule.party and u.status == "available"]
+        free.sort(key=lambda u: (bool(rule.specialty) and u.specialty != rule.specialty, u.id))
+        party = rule.party.replace("_", " ")
+        if wanted == 0:
+            return Proposal(rule, [], f"{party}: the units the matrix names are on it")
+        if not free:
+            return Proposal(rule, [], f"no {party} unit is free: all are on other orders")
+        chosen = free[:wanted]
+        if busy_elsewhere and len(chosen) == len(free):
+            chosen = chosen[:-1]
+            if not chosen:
+                return Proposal(rule, [], f"{free[0].id} is the last free {party} unit and another open incident "
+                                          "of this cause in this tower may be the same one: kept back, dispatch "
+                                          "by hand if this is a separate incident")
+        why = f"{party} answers {rule.match if rule.match != '*' else 'this'} within {rule.deadline_min:g} min"
+        if rule.specialty:
+            matched = [u for u in chosen if u.specialty == rule.specialty]
+            why += (f"; {rule.specialty} specialty" if matched else
+                    f"; no {rule.specialty} unit free, a general unit proposed")
+        if confirmed and rule.confirmed_units > rule.units:
+            why += f"; confirmed by several detectors: {rule.confirmed_units} units"
+        return Proposal(rule, chosen, why)
+
+    def dispatch(self, incident_id: str, alarm_id: str, unit_ids: list[str], operator: str, now: float,
+                 rule: Responsibility) -> Order:
+        """Send units to an incident: one order per incident; the deadline comes from the matrix."""
         if not operator:
             raise InputError("dispatch", "the operator's identity is required")
-        unit = self.units.get(unit_id)
-        if unit is None:
-            raise InputError(f"unit {unit_id}", "no such unit")
-        if unit.status != "available":
-            raise InputError(f"unit {unit_id}", f"is busy ({unit.status} on order {unit.order}); choose another")
-        open_order = next((o for o in self.orders.values() if o.alarm_id == alarm.id and o.status in OPEN_ORDER),
-                          None)
+        if not unit_ids:
+            raise InputError(f"incident {incident_id}", "no unit named")
+        units = []
+        for unit_id in dict.fromkeys(unit_ids):
+            unit = self.units.get(unit_id)
+            if unit is None:
+                raise InputError(f"unit {unit_id}", "no such unit")
+            if unit.status != "available":
+                raise InputError(f"unit {unit_id}", f"is busy ({unit.status} on order {unit.order}); choose another")
+            units.append(unit)
+        open_order = self.open_order_of(incident_id)
         if open_order is not None:
-            raise InputError(f"alarm {alarm.id}", f"already has the open order {open_order.id}")
-        rule = self.responsibility(alarm)
+            raise InputError(f"incident {incident_id}", f"already has the open order {open_order.id}")
         self._serial += 1
-        order = Order(f"D{int(now)}-{self._serial:04d}", alarm.id, unit.id, unit.party, now,
-                      now + rule.deadline_min * 60.0, operator)
-        order.history.append({"ts": now, "status": "dispatched", "by": operator})
-        unit.status, unit.order = "dispatched", order.id
+        order = Order(f"D{int(now)}-{self._serial:04d}", alarm_id, units[0].id, units[0].party, now,
+                      now + rule.deadline_min * 60.0, operator, incident_id=incident_id, units=[u.id for u in units])
+        order.history.append({"ts": now, "status": "dispatched", "by": operator, "units": order.units})
+        for unit in units:
+            unit.status, unit.order = "dispatched", order.id
         self.orders[order.id] = order
-        log = self._log(alarm)
-        log.setdefault("dispatched", now)
-        log["party"] = unit.party
         return order
 
-    def _log(self, alarm: Alarm) -> dict:
-        return self.alarm_log.setdefault(alarm.id, {"type": alarm.condition if alarm.condition.startswith("event:")
-                                                    else alarm.kind, "raised": alarm.raised_ts})
+    def reinforce(self, order: Order, unit_ids: list[str], by: str, now: float) -> Order:
+        """Add free units to an open order (a confirmed fire takes a second engine)."""
+        for unit_id in unit_ids:
+            unit = self.units.get(unit_id)
+            if unit is None or unit.status != "available" or unit_id in order.units:
+                continue
+            unit.status, unit.order = order.status if order.status in ACTIVE_ORDER else "dispatched", order.id
+            order.units.append(unit_id)
+            order.history.append({"ts": now, "status": "reinforced", "by": by, "units": [unit_id]})
+        return order
 
-    def note_ack(self, alarm: Alarm, now: float) -> None:
-        self._log(alarm).setdefault("acknowledged", now)
+    def open_order_of(self, incident_id: str) -> Order | None:
+        return next((o for o in self.orders.values() if o.incident_id == incident_id and o.status in OPEN_ORDER),
+                    None)
 
     def get(self, order_id: str) -> Order:
         """The order with this id; `InputError` when there is none."""
@@ -197,7 +265,7 @@ class Dispatcher:
         return order
 
     def update(self, order_id: str, status: str, by: str, now: float, result: str | None = None) -> Order:
-        """A unit reports: en_route, on_scene, or done with its result."""
+        """Its units report: en_route, on_scene, or done with their result."""
         order = self.get(order_id)
         if status not in ("en_route", "on_scene", "done", "cancelled"):
             raise InputError(f"order {order_id}", f"unknown status {status!r}")
@@ -207,18 +275,20 @@ class Dispatcher:
             raise InputError(f"order {order_id}", "a finished order needs its result")
         order.status = status
         order.history.append({"ts": now, "status": status, "by": by, **({"result": result} if result else {})})
-        unit = self.units[order.unit]
+        for unit_id in order.units or [order.unit]:
+            unit = self.units.get(unit_id)
+            if unit is None or unit.order != order.id:
+                continue
+            if status in ("done", "cancelled"):
+                unit.status, unit.order = "available", None
+            else:
+                unit.status = status
         if status in ("done", "cancelled"):
             order.done_ts, order.result = now, (result or "").strip() or None
-            unit.status, unit.order = "available", None
-            if status == "done":
-                self.alarm_log.setdefault(order.alarm_id, {}).update(done=now, deadline=order.deadline_ts)
-        else:
-            unit.status = status
         return order
 
     def close(self, order_id: str, operator: str, now: float) -> Order:
-        """The operator closes a finished order (the incident)."""
+        """The operator closes a finished order (with its incident)."""
         order = self.get(order_id)
         if order.status != "done":
             raise InputError(f"order {order_id}", f"cannot be closed while {order.status}")
@@ -242,32 +312,3 @@ class Dispatcher:
         """Open orders, overdue first, then by deadline."""
         live = [o for o in self.orders.values() if o.status in OPEN_ORDER]
         return sorted(live, key=lambda o: (o.deadline_ts > now, o.deadline_ts))
-
-    def kpis(self, alarms_raised: list[float], now: float) -> dict:
-        """Alarms per hour, mean times to acknowledge, dispatch and handle, share within deadline, by type/party."""
-
-        def mean(values: list[float]) -> float | None:
-            return round(statistics.fmean(values), 1) if values else None
-
-        hour = [t for t in alarms_raised if now - t <= 3600.0]
-        logs = list(self.alarm_log.values())
-
-        def summary(rows: list[dict]) -> dict:
-            ack = [r["acknowledged"] - r["raised"] for r in rows if "acknowledged" in r and r.get("raised")]
-            disp = [r["dispatched"] - r["raised"] for r in rows if "dispatched" in r and r.get("raised")]
-            handled = [r for r in rows if "done" in r and "dispatched" in r]
-            within = [r["done"] <= r["deadline"] for r in handled if "deadline" in r]
-            return {"mtta_s": mean(ack), "mttd_s": mean(disp),
-                    "handling_s": mean([r["done"] - r["dispatched"] for r in handled]),
-                    "within_deadline": round(sum(within) / len(within), 3) if within else None,
-                    "handled": len(handled)}
-
-        by_type: dict[str, list[dict]] = {}
-        by_party: dict[str, list[dict]] = {}
-        for row in logs:
-            by_type.setdefault(str(row.get("type")), []).append(row)
-            if "party" in row:
-                by_party.setdefault(str(row["party"]), []).append(row)
-        return {"alarms_per_hour": len(hour), **summary(logs),
-                "by_type": {k: summary(v) for k, v in sorted(by_type.items())},
-                "by_party": {k: summary(v) for k, v in sorted(by_party.items())}}

@@ -69,6 +69,7 @@ class Drained:
     events: list[dict] = field(default_factory=list)
     alarms: list[tuple[str, dict | None]] = field(default_factory=list)  # retained alarm/ (None: removed)
     orders: list[tuple[str, dict | None]] = field(default_factory=list)  # retained dispatch/
+    incidents: list[tuple[str, dict | None]] = field(default_factory=list)  # retained incident/
     actions: list[Action] = field(default_factory=list)
     results: list[tuple[str, dict]] = field(default_factory=list)  # action results (console, body)
     kpis: dict | None = None  # the engine's latest KPI summary
@@ -135,6 +136,8 @@ class Inbox:
                 out.alarms.append((item.name, item.body))
             elif item.channel == "dispatch":
                 out.orders.append((item.name, item.body))
+            elif item.channel == "incident":
+                out.incidents.append((item.name, item.body))
             elif item.channel == "action_result" and item.body is not None:
                 out.results.append((item.name, item.body))
             elif item.channel == "kpi":

@@ -127,6 +127,10 @@ class StateStore:
         keep = order[last]
         return rows[keep], values[keep], ts[keep]
 
+    def gateway_code(self, gateway: str) -> int:
+        """The gateway's index in `gateway_names` (-1 when no device of the registry uses it)."""
+        return self._gateway_code.get(gateway, -1)
+
     def set_gateway(self, gateway: str, online: bool) -> bool:
         """Mark a gateway online or offline; False when the gateway is unknown."""
         code = self._gateway_code.get(gateway)

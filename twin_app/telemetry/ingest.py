@@ -22,6 +22,7 @@ from twin_app.telemetry.payloads import (
     decode_alarm,
     decode_batch,
     decode_event,
+    decode_incident,
     decode_kpis,
     decode_object,
     decode_order,
@@ -32,6 +33,7 @@ from twin_app.telemetry.payloads import (
 
 DEFAULT_ROOT = "mumianling/v1"
 MAX_CACHED_GATEWAYS = 10_000
+RETAINED_DECODERS = {"alarm": decode_alarm, "dispatch": decode_order, "incident": decode_incident}
 log = logging.getLogger("twin_app.telemetry")
 
 
@@ -90,10 +92,10 @@ class Ingest:
                     return  # other components' topics
                 raise PayloadError("unknown_topic", "expected {root}/{kind}/{name}")
             channel, name = parts
-            if channel in ("alarm", "dispatch"):
-                body = None  # an empty retained payload removes the alarm or order
+            if channel in ("alarm", "dispatch", "incident"):
+                body = None  # an empty retained payload removes the alarm, order or incident
                 if payload:
-                    body = (decode_alarm if channel == "alarm" else decode_order)(payload)
+                    body = RETAINED_DECODERS[channel](payload)
                     if body["id"] != name:
                         raise PayloadError("bad_shape", f"{channel} payload: its id is not the topic's name")
                 put(Retained(channel, name, body))

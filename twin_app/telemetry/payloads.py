@@ -218,6 +218,33 @@ def decode_order(payload: bytes) -> dict:
     return data
 
 
+INCIDENT_STATES = ("new", "acknowledged", "dispatched", "on_scene", "resolved", "closed")
+
+
+def decode_incident(payload: bytes) -> dict:
+    """A retained ``incident/`` payload as a console shows it: every field it reads has its type, or it is refused."""
+    data = decode_object(payload, what="incident payload")
+    for key in ("id", "state", "priority", "cause"):
+        _field(data, key, (str,), True, "incident")
+    if data["state"] not in INCIDENT_STATES or data["priority"] not in PRIORITIES:
+        raise PayloadError("bad_shape", "incident: unknown state or priority")
+    for key in ("created_ts", "updated_ts", "ack_ts", "deadline_ts", "closed_ts", "dispatched_ts"):
+        _field(data, key, (int, float), False, "incident")
+    for key in ("unacknowledged", "active"):
+        _field(data, key, (int,), False, "incident")
+    for key in ("title", "party", "party_name", "ack_by", "result", "first_out", "host_global_id", "building",
+                "storey", "place_name"):
+        _field(data, key, (str,), False, "incident")
+    for key in ("alarms", "orders", "units", "commands", "timeline", "devices", "cameras", "storeys"):
+        value = _field(data, key, (list,), False, "incident")
+        if value is not None and key in ("commands", "timeline", "devices") and \
+                not all(isinstance(v, dict) for v in value):
+            raise PayloadError("bad_shape", f"incident: {key} must be a list of objects")
+    for key in ("detail", "proposal"):
+        _field(data, key, (dict,), False, "incident")
+    return data
+
+
 def decode_kpis(payload: bytes) -> dict:
     """The retained ``kpi/summary``: the figures a console shows are numbers (or null)."""
     data = decode_object(payload, what="kpi payload")

@@ -147,7 +147,7 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
         transient: tuple[str, ...] = ()
         if rules:  # the engine reads actions; after each connect, its retained topics to clear what it does not hold
             channels = tuple(dict.fromkeys((*channels, "action")))
-            transient = tuple(c for c in ("alarm", "dispatch") if c not in channels)
+            transient = tuple(c for c in ("alarm", "dispatch", "incident") if c not in channels)
         persistent = database is not None
         link = MqttLink(url, ingest, channels=channels, persistent=persistent, transient=transient,
                         client_id=client_id or (engine.client_id if persistent else None))

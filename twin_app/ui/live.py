@@ -187,7 +187,7 @@ class LiveTelemetry(QObject):
                 self._scratch = tempfile.TemporaryDirectory(prefix="twin_app_engine_")
                 data_dir = Path(self._scratch.name)
         self.url = parse_broker_url(broker_url)
-        channels = ("alarm", "dispatch", "action_result", "kpi")
+        channels = ("alarm", "dispatch", "incident", "action_result", "kpi")
         local = self.mode == "local"
         if local and data_dir is None:
             data_dir = default_data_dir() / f"console-{self.console}"
