@@ -27,6 +27,7 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     previous = os.environ.get("TWIN_APP_CACHE_DIR")
     os.environ["TWIN_APP_CACHE_DIR"] = str(folder)
     os.environ["TWIN_APP_DATA_DIR"] = str(folder / "data")  # nor the user's data folder
+    os.environ["TWIN_APP_SOUND"] = "0"  # the critical notice stays silent in tests
     yield folder
     if previous is None:
         os.environ.pop("TWIN_APP_CACHE_DIR", None)

@@ -188,19 +188,23 @@ def _simulate(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     sim = Simulator(devices, seed=args.seed)
     try:
-        runner_check = SimulatorRunner(sim, None, rate=args.rate)
+        runner_check = SimulatorRunner(sim, None, rate=args.rate, events_per_hour=args.events_per_hour)
     except ValueError as exc:
-        return _fail(f"--rate: {exc}")
+        return _fail(f"--rate or --events-per-hour: {exc}")
+    try:
+        scenario = sim.start_scenarios(args.scenario, time.time() + args.scenario_after)
+    except ValueError as exc:
+        return _fail(f"--scenario: {exc}")
     client = make_client(url, f"twin-app-simulate-{int(time.time()) % 100000}")
     try:
         client.connect(url.host, url.port, keepalive=15)
     except OSError as exc:
         return _fail(f"--broker {args.broker}: cannot connect ({exc})")
     client.loop_start()
-    runner = SimulatorRunner(sim, client, root=url.root, rate=runner_check.rate)
+    runner = SimulatorRunner(sim, client, root=url.root, rate=runner_check.rate, events_per_hour=args.events_per_hour,
+                             seed=args.seed)
     print(f"simulate: {len(devices):,} devices, {len(sim.gateway_names)} gateways, {args.rate} Hz per device, "
-          f"scenario: {sim.start_scenario(args.scenario, time.time() + args.scenario_after)}", file=sys.stderr,
-          flush=True)
+          f"scenario: {scenario}", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     try:
         runner.run(duration_s=args.duration)
@@ -228,10 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--broker", metavar="URL",
                         help="MQTT broker, mqtt://[user:password@]host[:port][?root=mumianling/v1] or mqtts://...; "
                              "default: an embedded broker fed by the telemetry simulator")
-    parser.add_argument("--scenario", default="none", choices=SCENARIOS,
-                        help="incident the embedded simulator injects (default none)")
+    parser.add_argument("--scenario", default="none", metavar="NAME[@TOWER],...",
+                        help="incidents the embedded simulator injects, combinable and placeable, e.g. "
+                             f"garage_co@T12,smoke_tower@T03 (default none); names: {', '.join(SCENARIOS)}")
     parser.add_argument("--rate", type=float, default=0.2,
                         help="reports per device per second of the embedded simulator (default 0.2)")
+    parser.add_argument("--events-per-hour", type=float, default=4.0,
+                        help="residents' requests, grid staff reports and camera events per hour from the embedded "
+                             "simulator (default 4)")
     parser.add_argument("--no-telemetry", action="store_true", help="the model alone, no MQTT")
     parser.add_argument("--engine", choices=("local", "remote"), default=None,
                         help="run the alarm engine in this console (local; the default without --broker) or show "
@@ -280,7 +288,11 @@ def _subparser(name: str) -> argparse.ArgumentParser:
                                 "$TWIN_APP_DATA_DIR or the user's data folder")
             p.add_argument("--client-id", help="MQTT client id of the engine (default: fixed per data folder)")
         else:
-            p.add_argument("--scenario", default="none", choices=SCENARIOS, help="incident to inject")
+            p.add_argument("--scenario", default="none", metavar="NAME[@TOWER],...",
+                           help="incidents to inject, e.g. garage_co@T12,smoke_tower@T03; names: "
+                                + ", ".join(SCENARIOS))
+            p.add_argument("--events-per-hour", type=float, default=4.0,
+                           help="residents' requests, grid staff reports and camera events per hour (default 4)")
             p.add_argument("--scenario-after", type=float, default=0.0, help="seconds before the incident starts")
             p.add_argument("--rate", type=float, default=0.2, help="reports per device per second (default 0.2)")
             p.add_argument("--seed", type=int, default=1, help="noise seed")

@@ -101,7 +101,9 @@ def test_co_alarm_fans_on_ack_dispatch_and_close(service, mosquitto) -> None:
         assert wait_for(lambda: watcher.messages[order_topic] is None, step=_pump(service))
         assert [b["status"] for t, b in watcher.history if t == order_topic and b][-1] == "closed"
         kpis = service.engine.kpis(time.time())
-        assert kpis["handled"] == 1 and kpis["within_deadline"] == 1.0 and kpis["mtta_s"] is not None
+        # one incident, acknowledged and dispatched; it stays open while the CO is high
+        assert kpis["incidents"] == 1 and kpis["mtta_s"] is not None and kpis["mttd_s"] is not None
+        assert kpis["by_party"]["property_management"]["incidents"] == 1
         actions = [(e["operator"], e["action"]) for e in service.engine.audit.entries()]
         for step in (("system", "cmd:on"), ("op-zhang", "ack"), ("op-zhang", "dispatch"), ("PM-1", "unit_status"),
                      ("op-zhang", "close")):

@@ -82,6 +82,15 @@ junk = st.one_of(
                            "status": st.sampled_from(["done", "dispatched", 7]),
                            "unit": st.one_of(st.text(max_size=3), st.integers()),
                            "ok": st.one_of(st.booleans(), st.text(max_size=2))}).map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"id": st.just("I-1"), "state": st.sampled_from(["new", "closed", "bogus", 3]),
+                           "priority": st.sampled_from(["critical", None, ["x"]]),
+                           "cause": st.one_of(st.just("gas"), st.integers()),
+                           "title": st.one_of(st.text(max_size=5), st.integers(), st.none()),
+                           "alarms": st.one_of(st.lists(st.text(max_size=3), max_size=3), st.text(max_size=3)),
+                           "timeline": st.one_of(st.lists(st.integers(), max_size=2), st.none()),
+                           "created_ts": st.one_of(st.floats(), st.text(max_size=3)),
+                           "unacknowledged": st.one_of(st.integers(), st.text(max_size=2))}).map(
+        lambda v: json.dumps(v).encode()),
 )
 
 
@@ -91,7 +100,8 @@ def test_hostile_retained_topics_do_not_blind_the_console(qtbot, window, small_d
     window.start_live(mosquitto.url, operator="op-wu", console="desk-4")
     try:
         qtbot.waitUntil(lambda: window.live.connection == "connected", timeout=10_000)
-        topics = ["alarm/A-1", "dispatch/A-1", "kpi/summary", "action_result/desk-4", "alarm/x", "dispatch/y"]
+        topics = ["alarm/A-1", "dispatch/A-1", "kpi/summary", "action_result/desk-4", "alarm/x", "dispatch/y",
+                  "incident/I-1", "incident/z"]
 
         @settings(max_examples=HOSTILE_MESSAGES, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
@@ -102,20 +112,29 @@ def test_hostile_retained_topics_do_not_blind_the_console(qtbot, window, small_d
         publish()
         good = {"id": "T01-B1-GZA-CO1-co-1:hi:1", "state": "unack_active", "priority": "high", "kind": "co",
                 "condition": "hi", "raised_ts": time.time(), "device_id": "T01-B1-GZA-CO1-co-1", "value": 90.0}
-        probe.publish(f"alarm/{good['id']}", json.dumps(good).encode(), retain=True)
-        qtbot.waitUntil(lambda: good["id"] in window.alarm_dock.alarms, timeout=10_000)
-        qtbot.waitUntil(lambda: window.alarm_dock.table.rowCount() >= 1, timeout=5_000)
+        probe.publish(f"alarm/{good['id']}", json.dumps({**good, "incident": "I-7"}).encode(), retain=True)
+        incident = {"id": "I-7", "state": "new", "priority": "high", "cause": "gas", "title": "CO high 90 ppm — T01 B1",
+                    "alarms": [good["id"]], "unacknowledged": 1, "created_ts": time.time(),
+                    "host_global_id": "nowhere"}
+        probe.publish("incident/I-7", json.dumps(incident).encode(), retain=True)
+        dock = window.incident_dock
+        qtbot.waitUntil(lambda: good["id"] in dock.alarms and "I-7" in dock.incidents, timeout=10_000)
+        qtbot.waitUntil(lambda: dock.tree.topLevelItemCount() >= 1, timeout=5_000)
+        dock.select_incident("I-7")
+        assert "CO high 90 ppm" in window.incident_detail.title.text()
         errors = window.live.runtime.errors()
         assert sum(errors.values()) > 0  # the junk was counted, not shown
-        assert all(isinstance(a.get("state"), str) for a in window.alarm_dock.alarms.values())
+        assert all(isinstance(a.get("state"), str) for a in dock.alarms.values())
+        assert all(isinstance(i.get("state"), str) for i in dock.incidents.values())
     finally:
-        for topic in ("alarm/A-1", "dispatch/A-1", "kpi/summary", "alarm/x", "dispatch/y"):
+        for topic in ("alarm/A-1", "dispatch/A-1", "kpi/summary", "alarm/x", "dispatch/y", "incident/I-1",
+                      "incident/z", "incident/I-7", "alarm/T01-B1-GZA-CO1-co-1:hi:1"):
             probe.publish(topic, b"", retain=True)
         probe.stop()
         window.stop_live()
 
 
-def test_a_flood_of_1000_alarms_shows_the_banner_and_keeps_the_window_responsive(qtbot, window, small_district,
+def test_a_flood_of_1000_alarms_is_grouped_into_incidents_and_keeps_the_window_responsive(qtbot, window, small_district,
                                                                                  mosquitto, tmp_path) -> None:
     import threading
 
@@ -123,7 +142,7 @@ def test_a_flood_of_1000_alarms_shows_the_banner_and_keeps_the_window_responsive
     from PySide6.QtCore import QTimer
 
     from twin_app.core.alarms import DEFAULT_ON_DELAY_S, ON_DELAY_S
-    from twin_app.ui.command_panel import MAX_ROWS
+    from twin_app.ui.command_panel import MAX_ROWS, PRIORITY_ORDER
 
     load_into(qtbot, window, small_district.ifc_path)
     window.start_live(mosquitto.url, engine="local", operator="op-wu", console="wall-9", data_dir=tmp_path / "engine")
@@ -168,12 +187,17 @@ def test_a_flood_of_1000_alarms_shows_the_banner_and_keeps_the_window_responsive
         engine = window.live.engine
         qtbot.waitUntil(lambda: sum(1 for a in engine.alarms.alarms.values() if a.condition == "hi") >= 1000,
                         timeout=60_000)
-        qtbot.waitUntil(lambda: len(window.alarm_dock.standing()) >= 1000, timeout=20_000)
-        qtbot.waitUntil(lambda: window.alarm_dock.more_label.isVisible(), timeout=5_000)
-        assert window.alarm_dock.flood_banner.isVisible() and "FLOOD" in window.alarm_dock.flood_banner.text()
-        assert window.alarm_dock.table.rowCount() == MAX_ROWS
-        qtbot.waitUntil(lambda: f"of {len(window.alarm_dock.standing()):,} standing" in
-                        window.alarm_dock.more_label.text(), timeout=5_000)
+        dock = window.incident_dock
+        qtbot.waitUntil(lambda: sum(1 for a in dock.alarms.values() if a.get("condition") == "hi") >= 1000,
+                        timeout=20_000)
+        # the alarms are grouped: far fewer incidents than alarms, each alarm in one of them
+        incidents = dict(dock.incidents)
+        assert 10 <= len(incidents) < 300 and sum(len(i["alarms"]) for i in incidents.values()) >= 1000
+        qtbot.waitUntil(lambda: dock.tree.topLevelItemCount() == min(len(dock.standing(True)), MAX_ROWS),
+                        timeout=5_000)
+        assert dock.flood_banner.isVisible() and "INCIDENT FLOOD" in dock.flood_banner.text()
+        ranks = [PRIORITY_ORDER[i["priority"]] for i in dock.standing(True)]
+        assert ranks == sorted(ranks)  # critical, high, medium, low by rank, not by text
         ticker.stop()
         gaps_ms = np.array(gaps[5:]) * 1000.0
         print(f"flood of 1,000 alarms: longest GUI block {gaps_ms.max():.0f} ms, median tick {np.median(gaps_ms):.0f} "

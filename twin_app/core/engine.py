@@ -1078,8 +1078,12 @@ class Engine:
             self._publish_order(order)
             return []
         incident = self.incidents.incidents.get(order.incident_id)
-        if incident is not None and order.status == "done":  # closing the order closes its incident
-            return self._close_incident(incident, operator, now, None)
+        if incident is not None and order.status == "done":  # closing the order closes its incident if it can
+            try:
+                return self._close_incident(incident, operator, now, None)
+            except InputError as exc:
+                incident.note(now, "closed", f"Order {order.id} closed; the incident stays open: {exc.what}",
+                              operator)
         self.dispatcher.close(order.id, operator, now)
         self._record(operator, "close", order.id, {"status": "done"}, {"status": "closed"})
         self._publish_order(order)

@@ -55,6 +55,180 @@ HIGHLIGHT_RGB = (1.0, 0.85, 0.0)
 BACKGROUND_TOP = (0.16, 0.20, 0.27)
 BACKGROUND_BOTTOM = (0.05, 0.06, 0.09)
 GROUND_RGB = (0.22, 0.27, 0.24)
+LABEL_LIFT_M = 4.0  # building labels stand this high above their roofs
+
+
+# Incident markers (wall display): screen-sized 2D shapes drawn in an overlay renderer above the whole scene.
+# Shape and colour both carry the priority; a white halo and a dark outline keep them readable on any background.
+INCIDENT_PRIORITIES = ("critical", "high", "medium", "low")
+INCIDENT_STYLE: dict[str, dict] = {
+    "critical": {"shape": "double-diamond", "rgb": "#b2182b", "half": (40.0, 44.0)},
+    "high": {"shape": "diamond", "rgb": "#d55e00", "half": (33.0, 37.0)},
+    "medium": {"shape": "triangle", "rgb": "#e69f00", "half": (40.0, 34.0)},
+    "low": {"shape": "circle", "rgb": "#0072b2", "half": (32.0, 32.0)},
+}
+INCIDENT_OUTLINE_PX = 4.0  # dark outline around every marker
+INCIDENT_HALO_PX = 2.0  # white halo outside the outline
+INCIDENT_STEM_PX = 16.0  # leader from the element's top to the marker's lower edge
+INCIDENT_FONT_PX = 22
+INCIDENT_LABEL_PAD = (10, 7)  # label box padding, x and y, in pixels
+INCIDENT_GAP_PX = 10.0  # between a marker and its label, and between stacked markers
+INCIDENT_EDGE_PX = 6.0  # markers clamped to the viewport keep this distance from its edge
+INCIDENT_DARK = (17, 17, 17)
+INCIDENT_LABEL_BOX = (16, 20, 28)
+INCIDENT_OVERLAY_LAYER_MIN = 4  # render window layer of the overlay renderer (pyvista uses up to 3)
+
+
+@dataclass(frozen=True)
+class IncidentMarker:
+    """A standing incident to mark on the wall display.
+
+    Attributes
+    ----------
+    id
+        Stable identifier of the incident.
+    element
+        Index of the host element in the model; -1 when unknown (the incident is not drawn).
+    priority
+        "critical", "high", "medium" or "low" (anything else is drawn as "medium").
+    unacknowledged
+        Unacknowledged incidents flash (see `DistrictScene.blink`).
+    label
+        Short text drawn beside the marker, e.g. "T05 B1 · CO high".
+    """
+
+    id: str
+    element: int
+    priority: str
+    unacknowledged: bool
+    label: str
+
+
+@dataclass
+class _IncidentActors:
+    """The overlay actors of one incident marker and its last layout (viewport pixels)."""
+
+    marker: IncidentMarker
+    rank: int  # 0 for critical .. 3 for low: placed first, drawn last (on top)
+    shape: vtk.vtkActor2D
+    box: vtk.vtkActor2D
+    text: vtk.vtkTextActor
+    half: tuple[float, float]  # outer half width and height of the marker
+    label_size: tuple[float, float]  # width and height of the label box
+    anchor_world: np.ndarray  # top centre of the host element
+    centre: tuple[float, float] = (0.0, 0.0)
+    anchor: tuple[float, float] | None = None  # the element's top on screen; None when off-screen
+    direction: tuple[float, float] | None = None  # towards an off-screen element
+
+
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    colour = colour.lstrip("#")
+    return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
+
+
+def _offset_polygon(points: np.ndarray, distance: float) -> np.ndarray:
+    """Grow a convex counter-clockwise polygon by `distance` pixels (shrink when negative)."""
+    edges = np.roll(points, -1, axis=0) - points
+    normals = np.column_stack([edges[:, 1], -edges[:, 0]])
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    before = np.roll(normals, 1, axis=0)  # the edge ending at each vertex
+    bisector = before + normals
+    scale = distance / (1.0 + np.einsum("ij,ij->i", before, normals))
+    return points + bisector * scale[:, None]
+
+
+def _marker_outline(shape: str, half: tuple[float, float]) -> np.ndarray:
+    """Counter-clockwise outline of a marker's fill, centred on (0, 0), in pixels."""
+    w, h = half
+    if shape in ("diamond", "double-diamond"):
+        return np.array([[0.0, -h], [w, 0.0], [0.0, h], [-w, 0.0]])
+    if shape == "triangle":
+        return np.array([[-w, -h], [w, -h], [0.0, h]])
+    angles = np.linspace(0.0, 2 * np.pi, 48, endpoint=False)
+    return np.column_stack([w * np.cos(angles), h * np.sin(angles)])
+
+
+def _polygons(rings: list[tuple[np.ndarray, tuple[int, int, int]]]) -> vtk.vtkPolyData:
+    """2D polygons (drawn in order, later on top) with one RGB colour each."""
+    points = vtk.vtkPoints()
+    cells = vtk.vtkCellArray()
+    colours = vtk.vtkUnsignedCharArray()
+    colours.SetNumberOfComponents(3)
+    for ring, rgb in rings:
+        ids = [points.InsertNextPoint(float(x), float(y), 0.0) for x, y in ring]
+        cells.InsertNextCell(len(ids), ids)
+        colours.InsertNextTuple3(*rgb)
+    poly = vtk.vtkPolyData()
+    poly.SetPoints(points)
+    poly.SetPolys(cells)
+    poly.GetCellData().SetScalars(colours)
+    return poly
+
+
+
+
+def _free_shift(box: tuple[float, float, float, float], placed: list[tuple[float, float, float, float]],
+                height: float) -> float:
+    """The vertical shift that stacks `box` clear of every `placed` box: upwards, else downwards, else none."""
+    x0, y0, x1, y1 = box
+    for sign in (1.0, -1.0):
+        dy = 0.0
+        for _ in range(len(placed) + 1):
+            hit = next((b for b in placed if x0 < b[2] and b[0] < x1 and y0 + dy < b[3] and b[1] < y1 + dy), None)
+            if hit is None:
+                if y0 + dy >= INCIDENT_EDGE_PX and y1 + dy <= height - INCIDENT_EDGE_PX:
+                    return dy
+                break
+            dy = hit[3] + INCIDENT_GAP_PX / 2 - y0 if sign > 0 else hit[1] - INCIDENT_GAP_PX / 2 - y1
+    return 0.0
+
+def _leader(anchor: np.ndarray, end: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
+    """A dark line with a white halo from an element's top to its marker, and a pin at the element."""
+    rings = []
+    along = end - anchor
+    length = float(np.linalg.norm(along))
+    if length > 1e-6:
+        along /= length
+        across = np.array([-along[1], along[0]])
+        for width, rgb in ((3.0, (255, 255, 255)), (1.5, INCIDENT_DARK)):
+            rings.append((np.array([anchor - across * width, end - across * width, end + across * width,
+                                    anchor + across * width]), rgb))
+    for half, rgb in ((6.0, (255, 255, 255)), (4.0, INCIDENT_DARK)):
+        rings.append((anchor + np.array([[-half, -half], [half, -half], [half, half], [-half, half]]), rgb))
+    return rings
+
+
+def _arrow(centre: np.ndarray, direction: np.ndarray, radius: float,
+           rgb: tuple[int, int, int]) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
+    """An arrow beside a marker clamped to the viewport's edge, pointing towards its off-screen element."""
+    across = np.array([-direction[1], direction[0]])
+    base = centre + direction * (radius + 4.0)
+    tip = centre + direction * (radius + 20.0)
+    fill = np.array([base - across * 12.0, tip, base + across * 12.0])
+    return [(_offset_polygon(fill, 4.0), (255, 255, 255)), (_offset_polygon(fill, 2.5), INCIDENT_DARK), (fill, rgb)]
+
+def incident_marker_polydata(priority: str) -> tuple[vtk.vtkPolyData, tuple[float, float]]:
+    """The marker of a priority in pixels around (0, 0), and its outer half width and height.
+
+    Parameters
+    ----------
+    priority
+        One of `INCIDENT_PRIORITIES`.
+
+    Returns
+    -------
+    polydata, (half_width, half_height)
+    """
+    style = INCIDENT_STYLE.get(priority, INCIDENT_STYLE["medium"])
+    fill = _marker_outline(style["shape"], style["half"])
+    rgb = _hex_rgb(style["rgb"])
+    dark = _offset_polygon(fill, INCIDENT_OUTLINE_PX)
+    halo = _offset_polygon(fill, INCIDENT_OUTLINE_PX + INCIDENT_HALO_PX)
+    rings = [(halo, (255, 255, 255)), (dark, INCIDENT_DARK), (fill, rgb)]
+    if style["shape"] == "double-diamond":  # a white ring inside: a diamond within a diamond
+        rings += [(_offset_polygon(fill, -10.0), (255, 255, 255)), (_offset_polygon(fill, -15.0), rgb)]
+    extent = np.abs(halo).max(axis=0)
+    return _polygons(rings), (float(extent[0]), float(extent[1]))
 
 
 @dataclass
@@ -146,6 +320,12 @@ class DistrictScene:
         self._is_structure = model.category == Category.STRUCTURE
         self._last_slots: np.ndarray | None = None
         self._ground: vtk.vtkActor | None = None
+        self._incidents: list[_IncidentActors] = []
+        self._incident_key: tuple[IncidentMarker, ...] = ()
+        self._blink_on = True
+        self._overlay: vtk.vtkRenderer | None = None
+        self._hints = vtk.vtkPolyData()
+        self._render_observer: int | None = None
         self._picker = vtk.vtkCellPicker()
         self._picker.SetTolerance(0.0005)
         self._picker.PickFromListOn()
@@ -187,7 +367,7 @@ class DistrictScene:
         for b in buildings:
             bounds = self.model.element_bounds(int(b))
             if bounds is not None:
-                points.append([(bounds[0] + bounds[3]) / 2, (bounds[1] + bounds[4]) / 2, bounds[5] + 4.0])
+                points.append([(bounds[0] + bounds[3]) / 2, (bounds[1] + bounds[4]) / 2, bounds[5] + LABEL_LIFT_M])
                 names.append(str(self.model.name[b]) or str(self.model.long_name[b]))
         if points:
             self.plotter.add_point_labels(
@@ -387,17 +567,224 @@ class DistrictScene:
         """Bounding boxes of elements (a building's covers its subtree; computed once per building)."""
         if not len(elements):
             return np.zeros((0, 6))
-        boxes = []
-        for element in elements:
-            element = int(element)
-            box = self._box_cache.get(element)
-            if box is None:
-                box = (self.model.element_bounds(element) if self.model.category[element] == Category.NONE
-                       else self.model.element_boxes()[element])
-                self._box_cache[element] = box
-            if box is not None and not np.isnan(box[0]):
-                boxes.append(box)
+        boxes = [box for box in (self._element_box(int(e)) for e in elements) if box is not None]
         return np.array(boxes) if boxes else np.zeros((0, 6))
+
+    def _element_box(self, element: int) -> np.ndarray | None:
+        """Bounding box of an element (a building's or storey's covers its subtree), None without geometry."""
+        if not 0 <= element < self.model.n_elements:
+            return None
+        if element not in self._box_cache:
+            box = (self.model.element_bounds(element) if self.model.category[element] == Category.NONE
+                   else self.model.element_boxes()[element])
+            self._box_cache[element] = None if box is None or np.isnan(box[0]) else np.asarray(box, dtype=float)
+        return self._box_cache[element]
+
+    # -- incident markers -------------------------------------------------------------------------
+    def show_incidents(self, markers: list[IncidentMarker]) -> bool:
+        """Mark standing incidents with screen-sized shapes and labels drawn above the whole scene.
+
+        Geometry is rebuilt only when the set of markers changed; their screen positions follow the
+        camera on every render.
+
+        Parameters
+        ----------
+        markers
+            The incidents to show; those without a host element (-1) or without geometry are skipped.
+
+        Returns
+        -------
+        bool
+            True when the markers changed (a new frame is needed).
+        """
+        drawable = tuple(m for m in markers if self._element_box(int(m.element)) is not None)
+        if drawable == self._incident_key:
+            return False
+        self._incident_key = drawable
+        overlay = self._ensure_overlay()
+        for incident in self._incidents:
+            for actor in (incident.shape, incident.box, incident.text):
+                overlay.RemoveViewProp(actor)
+        self._incidents = []
+        order = sorted(range(len(drawable)), key=lambda i: (-self._incident_rank(drawable[i].priority), i))
+        for i in order:  # low priorities first, so that critical markers are drawn on top
+            self._incidents.append(self._make_incident(drawable[i], overlay))
+        self._apply_blink()
+        self._layout_incidents()
+        return True
+
+    def blink(self, phase: bool) -> bool:
+        """Flash unacknowledged incidents: their markers show in the on phase and hide in the off phase.
+
+        Acknowledged incidents stay steady, and labels stay readable in both phases.
+
+        Parameters
+        ----------
+        phase
+            True for the on phase.
+
+        Returns
+        -------
+        bool
+            True when a marker appeared or disappeared.
+        """
+        if phase == self._blink_on:
+            return False
+        self._blink_on = phase
+        return self._apply_blink()
+
+    def incident_positions(self) -> dict[str, tuple[float, float]]:
+        """Display position (pixels, origin bottom left) of each drawn marker's centre for the current camera."""
+        self._layout_incidents()
+        if not self._incidents:
+            return {}
+        ox, oy = self.plotter.renderer.GetOrigin()
+        return {inc.marker.id: (inc.centre[0] + ox, inc.centre[1] + oy) for inc in self._incidents}
+
+    @staticmethod
+    def _incident_rank(priority: str) -> int:
+        return INCIDENT_PRIORITIES.index(priority) if priority in INCIDENT_PRIORITIES else 2
+
+    def _apply_blink(self) -> bool:
+        changed = False
+        for incident in self._incidents:
+            shown = self._blink_on or not incident.marker.unacknowledged
+            if bool(incident.shape.GetVisibility()) != shown:
+                incident.shape.SetVisibility(shown)
+                changed = True
+        return changed
+
+    def _ensure_overlay(self) -> vtk.vtkRenderer:
+        """A renderer on a layer above the scene's, for 2D overlays that nothing in the scene may hide."""
+        if self._overlay is not None:
+            return self._overlay
+        window = self.plotter.render_window
+        main = self.plotter.renderer
+        layer = max(window.GetNumberOfLayers(), INCIDENT_OVERLAY_LAYER_MIN)
+        window.SetNumberOfLayers(layer + 1)
+        overlay = vtk.vtkRenderer()
+        overlay.SetLayer(layer)
+        overlay.SetInteractive(False)
+        overlay.SetViewport(*main.GetViewport())
+        window.AddRenderer(overlay)
+        hints = vtk.vtkActor2D()  # leaders and off-screen arrows, under the markers
+        mapper = vtk.vtkPolyDataMapper2D()
+        mapper.SetInputData(self._hints)
+        mapper.SetColorModeToDirectScalars()
+        mapper.SetScalarModeToUseCellData()
+        hints.SetMapper(mapper)
+        overlay.AddViewProp(hints)
+        self._overlay = overlay
+        self._render_observer = main.AddObserver("StartEvent", lambda *_: self._layout_incidents())
+        return overlay
+
+    def _make_incident(self, marker: IncidentMarker, overlay: vtk.vtkRenderer) -> _IncidentActors:
+        rank = self._incident_rank(marker.priority)
+        priority = INCIDENT_PRIORITIES[rank]
+        rgb = _hex_rgb(INCIDENT_STYLE[priority]["rgb"])
+        poly, half = incident_marker_polydata(priority)
+        shape = vtk.vtkActor2D()
+        mapper = vtk.vtkPolyDataMapper2D()
+        mapper.SetInputData(poly)
+        mapper.SetColorModeToDirectScalars()
+        mapper.SetScalarModeToUseCellData()
+        shape.SetMapper(mapper)
+        text = vtk.vtkTextActor()
+        text.SetInput(marker.label)
+        prop = text.GetTextProperty()
+        prop.SetFontSize(INCIDENT_FONT_PX)
+        prop.BoldOn()
+        prop.SetColor(1.0, 1.0, 1.0)
+        prop.SetJustificationToLeft()
+        prop.SetVerticalJustificationToCentered()
+        extent = [0, 0, 0, 0]
+        dpi = self.plotter.render_window.GetDPI()
+        if not marker.label or not vtk.vtkTextRenderer().GetBoundingBox(prop, marker.label, extent, dpi):
+            extent = [0, 0, 0, INCIDENT_FONT_PX]
+        pad_x, pad_y = INCIDENT_LABEL_PAD
+        size = (extent[1] - extent[0] + 2.0 * pad_x, max(extent[3] - extent[2], INCIDENT_FONT_PX) + 2.0 * pad_y)
+        border = 3.0
+        outer = np.array([[0.0, -size[1] / 2], [size[0], -size[1] / 2], [size[0], size[1] / 2], [0.0, size[1] / 2]])
+        inner = outer + np.array([[border, border], [-border, border], [-border, -border], [border, -border]])
+        box = vtk.vtkActor2D()
+        box_mapper = vtk.vtkPolyDataMapper2D()
+        box_mapper.SetInputData(_polygons([(outer, rgb), (inner, INCIDENT_LABEL_BOX)]))
+        box_mapper.SetColorModeToDirectScalars()
+        box_mapper.SetScalarModeToUseCellData()
+        box.SetMapper(box_mapper)
+        box.SetVisibility(bool(marker.label))
+        text.SetVisibility(bool(marker.label))
+        for actor in (shape, box, text):
+            overlay.AddViewProp(actor)
+        bounds = self._element_box(int(marker.element))
+        top = np.array([(bounds[0] + bounds[3]) / 2, (bounds[1] + bounds[4]) / 2, bounds[5]])
+        return _IncidentActors(marker, rank, shape, box, text, half, size, top)
+
+    def _layout_incidents(self) -> None:
+        """Project every marker's element onto the screen and place markers, labels and leaders (per render)."""
+        if not self._incidents:
+            self._hints.Initialize()
+            return
+        renderer = self.plotter.renderer
+        width, height = renderer.GetSize()
+        if width <= 0 or height <= 0:
+            return
+        self._overlay.SetViewport(*renderer.GetViewport())
+        matrix = renderer.GetActiveCamera().GetCompositeProjectionTransformMatrix(
+            renderer.GetTiledAspectRatio(), -1, 1)
+        m = np.array([[matrix.GetElement(i, j) for j in range(4)] for i in range(4)])
+        world = np.array([incident.anchor_world for incident in self._incidents])
+        clip = np.column_stack([world, np.ones(len(world))]) @ m.T
+        w = clip[:, 3]
+        front = w > 1e-9
+        ndc = clip[:, :2] / np.where(front, w, 1.0)[:, None]
+        screen = np.array([width, height], dtype=float)
+        display = (ndc + 1.0) / 2.0 * screen
+        on_screen = front & (np.abs(ndc) <= 1.0).all(axis=1)
+        placed: list[tuple[float, float, float, float]] = []
+        rings: list[tuple[np.ndarray, tuple[int, int, int]]] = []
+        for k in sorted(range(len(self._incidents)), key=lambda i: self._incidents[i].rank):
+            incident = self._incidents[k]
+            hw, hh = incident.half
+            if on_screen[k]:
+                incident.anchor = (float(display[k, 0]), float(display[k, 1]))
+                incident.direction = None
+                cx, cy = incident.anchor[0], incident.anchor[1] + INCIDENT_STEM_PX + hh
+                margin = (hw + INCIDENT_EDGE_PX, hh + INCIDENT_EDGE_PX)
+            else:
+                direction = (display[k] - screen / 2.0) if front[k] else clip[k, :2]
+                length = float(np.linalg.norm(direction))
+                direction = direction / length if length > 1e-9 else np.array([0.0, -1.0])
+                incident.anchor = None
+                incident.direction = (float(direction[0]), float(direction[1]))
+                reach = 24.0  # room for the arrow between the marker and the edge
+                margin = (hw + INCIDENT_EDGE_PX + reach, hh + INCIDENT_EDGE_PX + reach)
+                room = np.maximum(screen / 2.0 - np.array(margin), 0.0)
+                with np.errstate(divide="ignore"):
+                    t = np.min(np.where(np.abs(direction) > 1e-9, room / np.abs(direction), np.inf))
+                cx, cy = screen / 2.0 + direction * t
+            cx = float(np.clip(cx, margin[0], max(margin[0], width - margin[0])))
+            cy = float(np.clip(cy, margin[1], max(margin[1], height - margin[1])))
+            lw, lh = incident.label_size
+            right = cx + hw + INCIDENT_GAP_PX + lw <= width - INCIDENT_EDGE_PX
+            label_x = cx + hw + INCIDENT_GAP_PX if right else cx - hw - INCIDENT_GAP_PX - lw
+            x0, x1 = min(cx - hw, label_x), max(cx + hw, label_x + lw)
+            half_h = max(hh, lh / 2.0)
+            shift = _free_shift((x0, cy - half_h, x1, cy + half_h), placed, height)
+            cy += shift
+            placed.append((x0, cy - half_h, x1, cy + half_h))
+            incident.centre = (cx, cy)
+            incident.shape.SetPosition(cx, cy)
+            incident.box.SetPosition(label_x, cy)
+            incident.text.SetPosition(label_x + INCIDENT_LABEL_PAD[0], cy)
+            rgb = _hex_rgb(INCIDENT_STYLE[INCIDENT_PRIORITIES[incident.rank]]["rgb"])
+            if incident.anchor is not None:
+                rings += _leader(np.array(incident.anchor), np.array([cx, cy]))
+            else:
+                rings += _arrow(np.array([cx, cy]), np.array(incident.direction), max(hw, hh) + 2.0, rgb)
+        hints = _polygons(rings)
+        self._hints.ShallowCopy(hints)
+        self._hints.Modified()
 
     # -- views ------------------------------------------------------------------------------------
     def show_district(self) -> None:
@@ -623,11 +1010,75 @@ class DistrictScene:
 
     # -- camera -----------------------------------------------------------------------------------
     def camera_overview(self) -> None:
-        """The whole district from the south-east, a little above."""
+        """The whole district from the south-east, a little above, every building and its label in view.
+
+        The camera keeps its 3/4 direction and is moved so that the corners of every building's box and
+        the building labels fit the viewport at the renderer's aspect ratio, with a small margin.
+        """
+        buildings = [b for b in (self._element_box(int(i)) for i in self.model.of_class("IfcBuilding"))
+                     if b is not None]
         bbox = self.model.bbox()
-        if bbox is None:
+        boxes = np.array(buildings) if buildings else (None if bbox is None else bbox[None, :])
+        if boxes is None:
             return
-        self._look_at(bbox, elevation_factor=0.75, distance_factor=1.5)
+        corners = np.array([[box[0 + 3 * i], box[1 + 3 * j], box[2 + 3 * k]]
+                            for box in boxes for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+        labels = np.column_stack([(boxes[:, 0] + boxes[:, 3]) / 2, (boxes[:, 1] + boxes[:, 4]) / 2,
+                                  boxes[:, 5] + LABEL_LIFT_M])
+        # margins (fractions of the viewport): the labels stand above their anchors, hence more room at the top
+        self._fit_points(np.vstack([corners, labels]), direction=(0.55, -0.75, 0.75),
+                         margins=(0.03, 0.03, 0.03, 0.06))
+
+    def _fit_points(self, points: np.ndarray, direction: tuple[float, float, float],
+                    margins: tuple[float, float, float, float]) -> None:
+        """Look along -`direction` from as close as possible with every point inside the viewport.
+
+        Parameters
+        ----------
+        points
+            (n, 3) world points to keep in view.
+        direction
+            From the scene towards the camera; the view up is +z.
+        margins
+            Left, right, bottom and top margins as fractions of the viewport's width or height.
+        """
+        renderer = self.plotter.renderer
+        camera = renderer.GetActiveCamera()
+        back = np.asarray(direction, dtype=float)
+        back /= np.linalg.norm(back)
+        forward = -back
+        right = np.cross(forward, (0.0, 0.0, 1.0))
+        right /= np.linalg.norm(right)
+        up = np.cross(right, forward)
+        centre = (points.min(axis=0) + points.max(axis=0)) / 2.0
+        if camera.GetParallelProjection():
+            bounds = np.column_stack([points.min(axis=0), points.max(axis=0)]).ravel()
+            self.plotter.camera.focal_point = tuple(centre)
+            self.plotter.camera.position = tuple(centre + back)
+            self.plotter.camera.up = tuple(up)
+            renderer.ResetCamera(*bounds)
+            return
+        tan_v = np.tan(np.radians(camera.GetViewAngle()) / 2.0)
+        tan_h = tan_v * renderer.GetTiledAspectRatio()
+        left_m, right_m, bottom_m, top_m = margins
+        # a point p is in view when |(p - C)·right| <= tan_h * (p - C)·forward, and likewise vertically;
+        # with the orientation fixed this is linear in the camera position C: solve for the farthest bound
+        x, y, z = points @ right, points @ up, points @ forward
+        placement = []
+        for coord, t_lo, t_hi in ((x, tan_h * (1 - 2 * left_m), tan_h * (1 - 2 * right_m)),
+                                  (y, tan_v * (1 - 2 * bottom_m), tan_v * (1 - 2 * top_m))):
+            hi = float(np.max(coord - t_hi * z))  # c - t_hi * depth_c >= hi
+            lo = float(np.max(-coord - t_lo * z))  # -c - t_lo * depth_c >= lo
+            placement.append((hi, lo, t_hi, t_lo))
+        depth = min(-(hi + lo) / (t_hi + t_lo) for hi, lo, t_hi, t_lo in placement)
+        c_right, c_up = ((hi + t_hi * depth + (-lo - t_lo * depth)) / 2.0 for hi, lo, t_hi, t_lo in placement)
+        position = c_right * right + c_up * up + depth * forward
+        distance = float(centre @ forward - depth)
+        view = self.plotter.camera  # through pyvista: marks the camera as set (no automatic reset on first render)
+        view.position = tuple(position)
+        view.focal_point = tuple(position + forward * max(distance, 1e-3))
+        view.up = tuple(up)
+        renderer.ResetCameraClippingRange()
 
     def camera_to(self, index: int) -> None:
         """Fly the camera to an element (its whole subtree for a building or storey)."""

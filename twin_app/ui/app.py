@@ -52,6 +52,7 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     window.load_failed.connect(fail)
     if not args.no_telemetry:
         window.telemetry_args = {"broker": args.broker, "scenario": args.scenario, "rate": args.rate,
+                                 "events_per_hour": args.events_per_hour,
                                  "engine": args.engine, "operator": args.operator, "console": args.console,
                                  "data_dir": args.data_dir}
     if args.select:

@@ -1,17 +1,19 @@
-"""The command panel: the alarm list and the dispatch board.
+"""The command panel: the incident list and the dispatch board.
 
-Both show the retained ``alarm/`` and ``dispatch/`` topics, so every console shows the same thing; operator
-actions go out on ``action/{verb}`` with the operator's identity, whoever runs the engine.
+Both show the retained ``incident/``, ``alarm/`` and ``dispatch/`` topics, so every console shows the same thing;
+operator actions go out on ``action/{verb}`` with the operator's identity, whoever runs the engine.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDockWidget,
     QHBoxLayout,
     QInputDialog,
@@ -20,18 +22,43 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from twin_app.core.dispatch import read_units
+from twin_app.core.errors import InputError
+from twin_app.core.texts import STATE_LABEL, alarm_text, due_text, number, party_label
+
 PRIORITY_STYLE = {  # symbol, colour: priority never by colour alone
-    "critical": ("◆◆", "#b2182b"), "high": ("◆", "#d55e00"), "medium": ("▲", "#e69f00"), "low": ("●", "#0072b2"),
+    "critical": ("◆◆", "#b2182b"), "high": ("◆", "#d55e00"), "medium": ("▲", "#b07800"), "low": ("●", "#0072b2"),
 }
 PRIORITY_ORDER = {"critical": 1, "high": 2, "medium": 3, "low": 4}
 STANDING = ("unack_active", "ack_active", "unack_rtn")
-MAX_ROWS = 300  # alarm rows drawn at once; the rest are counted above the list
+MAX_ROWS = 300  # incidents drawn at once; the rest are counted above the list
+MAX_CHILDREN = 50  # alarms listed under one incident
+CLOSED_KEPT = 200  # closed incidents kept for the shift (shown with "Show closed")
 REDRAW_INTERVAL_S = 0.5
 OPEN_ORDERS = ("dispatched", "en_route", "on_scene", "escalated", "done")
+FLOOD_PER_10MIN = 10  # EEMUA 191: ten or more new incidents per 10 minutes is a flood
+ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _unit_names() -> dict[str, str]:
+    try:
+        return {u.id: u.name for u in read_units().values()}
+    except InputError:
+        return {}
+
+
+UNIT_NAMES = _unit_names()
+
+
+def unit_names(ids: list[str] | None) -> str:
+    """'Property duty team 1, Property duty team 2' for unit ids (the id where the name is unknown)."""
+    return ", ".join(UNIT_NAMES.get(str(u), str(u)) for u in ids or [])
 
 
 def _table(columns: tuple[str, ...], parent: QWidget) -> QTableWidget:
@@ -63,21 +90,62 @@ def _item(text: str, bold: bool = False, colour: str | None = None, data: object
     if colour:
         item.setForeground(QColor(colour))
     if data is not None:
-        item.setData(Qt.ItemDataRole.UserRole, data)
+        item.setData(ROLE, data)
     return item
 
 
-class AlarmDock(QDockWidget):
-    """Standing alarms, most urgent first; acknowledge, shelve, comment and dispatch from here."""
+def priority_text(priority: object) -> tuple[str, str]:
+    """('◆◆ Critical', colour) for a priority name."""
+    symbol, colour = PRIORITY_STYLE.get(str(priority), ("?", "#444444"))
+    return f"{symbol} {str(priority).capitalize()}", colour
 
+
+def incident_sort_key(incident: dict) -> tuple:
+    """Priority by rank (not text), then unacknowledged first, then the oldest first."""
+    return (PRIORITY_ORDER.get(incident.get("priority"), 9), 0 if (incident.get("unacknowledged") or 0) else 1,
+            incident.get("created_ts") or 0.0)
+
+
+def party_text(incident: dict, now: float) -> str:
+    """'Property management — Property duty team 1 — due in 14:32', or the proposal before any order."""
+    party = incident.get("party_name") or party_label(incident.get("party"))
+    if incident.get("state") == "closed":
+        return f"{party} — closed"
+    if incident.get("units"):
+        due = due_text(incident.get("deadline_ts"), now) if incident.get("state") in ("dispatched", "on_scene") \
+            else STATE_LABEL.get(str(incident.get("state")), "")
+        return f"{party} — {unit_names(incident.get('units'))} — {due}"
+    proposal = incident.get("proposal") or {}
+    if proposal.get("units"):
+        return f"→ {party}: propose {unit_names(proposal.get('units'))}"
+    return f"→ {party}: {proposal.get('why') or 'no unit free'}"
+
+
+class IncidentDock(QDockWidget):
+    """Standing incidents, most urgent first, each expanding to its alarms; acknowledge, dispatch, close here.
+
+    Signals
+    -------
+    incident_selected
+        The incident chosen (its payload).
+    alarm_selected
+        An alarm chosen inside an incident (its payload).
+    action_requested
+        (verb, body without the operator): an operator action to send.
+    report_requested
+        The id of the incident whose report the operator asked for.
+    """
+
+    incident_selected = Signal(dict)
     alarm_selected = Signal(dict)
-    action_requested = Signal(str, dict)  # verb, body (without operator)
+    action_requested = Signal(str, dict)
+    report_requested = Signal(str)
 
-    COLUMNS = ("Priority", "State", "Raised", "Alarm", "Where", "Value", "First-out", "Proposed")
+    COLUMNS = ("Priority", "State", "Raised", "Incident", "Responsible — due", "Alarms")
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Alarms", parent)
-        self.setObjectName("alarm-dock")
+        super().__init__("Incidents", parent)
+        self.setObjectName("incident-dock")
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -85,43 +153,73 @@ class AlarmDock(QDockWidget):
         self.flood_banner.setStyleSheet("background:#b2182b; color:white; font-weight:bold; padding:4px;")
         self.flood_banner.hide()
         layout.addWidget(self.flood_banner)
-        self.more_label = QLabel("")  # in a flood: how many standing alarms the list does not show
+        self.rate_label = QLabel("")  # new incidents and alarms in the last 10 minutes, always shown
+        layout.addWidget(self.rate_label)
+        self.more_label = QLabel("")  # in a flood: how many incidents the list does not show
         self.more_label.setStyleSheet("font-weight:bold; padding:2px;")
         self.more_label.hide()
         layout.addWidget(self.more_label)
+        top = QHBoxLayout()
         self.filter_box = QLineEdit(body)
-        self.filter_box.setPlaceholderText("Filter alarms: tower, storey, kind, device, state, priority…")
+        self.filter_box.setPlaceholderText("Filter: tower, storey, cause, party, state, priority…")
         self.filter_box.setClearButtonEnabled(True)
         self.filter_box.textChanged.connect(lambda _: self.redraw())
-        layout.addWidget(self.filter_box)
-        self.table = _table(self.COLUMNS, body)
-        self.table.setSortingEnabled(True)
-        self.table.itemSelectionChanged.connect(self._selected)
-        self.table.setColumnWidth(1, 120)
-        self.table.setColumnWidth(3, 360)
-        layout.addWidget(self.table)
+        self.closed_box = QCheckBox("Show closed")
+        self.closed_box.toggled.connect(lambda _: self.redraw())
+        top.addWidget(self.filter_box, 1)
+        top.addWidget(self.closed_box)
+        layout.addLayout(top)
+        self.tree = QTreeWidget(body)
+        self.tree.setColumnCount(len(self.COLUMNS))
+        self.tree.setHeaderLabels(self.COLUMNS)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setUniformRowHeights(True)
+        self.tree.itemSelectionChanged.connect(self._selected)
+        for column, width in enumerate((120, 130, 80, 520, 420)):
+            self.tree.setColumnWidth(column, width)
+        layout.addWidget(self.tree)
         buttons = QHBoxLayout()
         self.ack_button = QPushButton("Acknowledge (A)")
         self.dispatch_button = QPushButton("Dispatch proposed (D)")
-        self.shelve_button = QPushButton("Shelve…")
         self.comment_button = QPushButton("Comment…")
-        for button in (self.ack_button, self.dispatch_button, self.shelve_button, self.comment_button):
+        self.shelve_button = QPushButton("Shelve…")
+        self.close_button = QPushButton("Close incident…")
+        self.report_button = QPushButton("Report…")
+        for button in (self.ack_button, self.dispatch_button, self.comment_button, self.shelve_button,
+                       self.close_button, self.report_button):
             buttons.addWidget(button)
         self.ack_button.clicked.connect(self.acknowledge_selected)
         self.dispatch_button.clicked.connect(self.dispatch_selected)
-        self.shelve_button.clicked.connect(self._shelve)
         self.comment_button.clicked.connect(self._comment)
+        self.shelve_button.clicked.connect(self._shelve)
+        self.close_button.clicked.connect(self._close)
+        self.report_button.clicked.connect(self._report)
         layout.addLayout(buttons)
         self.setWidget(body)
         self.alarms: dict[str, dict] = {}
+        self.incidents: dict[str, dict] = {}  # open ones, by id
+        self.closed: OrderedDict[str, dict] = OrderedDict()  # closed this shift, newest last
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self.redraw)
         self._last_redraw = 0.0
 
-    def update_alarms(self, changes: list[tuple[str, dict | None]]) -> None:
-        """Apply retained alarm updates (None removes) and redraw, at most every REDRAW_INTERVAL_S in a flood."""
-        apply_retained(self.alarms, changes)
+    # -- data ---------------------------------------------------------------------------------------
+    def update_data(self, alarms: list[tuple[str, dict | None]], incidents: list[tuple[str, dict | None]]) -> None:
+        """Apply retained updates (None removes) and redraw, at most every REDRAW_INTERVAL_S in a flood."""
+        apply_retained(self.alarms, alarms)
+        for key, payload in incidents:
+            if payload is not None and payload.get("state") == "closed":
+                self.incidents.pop(key, None)
+                self.closed[key] = payload
+                self.closed.move_to_end(key)
+                while len(self.closed) > CLOSED_KEPT:
+                    self.closed.popitem(last=False)
+            elif payload is None:
+                self.incidents.pop(key, None)
+            else:
+                self.incidents[key] = payload
+                self.closed.pop(key, None)
         if self._redraw_timer.isActive():
             return
         wait = REDRAW_INTERVAL_S - (time.monotonic() - self._last_redraw)
@@ -130,118 +228,226 @@ class AlarmDock(QDockWidget):
         else:
             self._redraw_timer.start(int(wait * 1000))
 
+    def incident(self, incident_id: str) -> dict | None:
+        """An open or recently closed incident's payload."""
+        return self.incidents.get(incident_id) or self.closed.get(incident_id)
+
     def standing(self, filtered: bool = False) -> list[dict]:
-        shown = [a for a in self.alarms.values() if a.get("state") in STANDING]
+        """Open incidents, most urgent first (priority rank, unacknowledged, oldest)."""
+        shown = list(self.incidents.values())
+        if filtered and self.closed_box.isChecked():
+            shown += list(reversed(self.closed.values()))
         needle = self.filter_box.text().strip().lower() if filtered else ""
         if needle:
-            shown = [a for a in shown if needle in " ".join(str(a.get(k, "")) for k in (
-                "id", "kind", "condition", "state", "priority", "building", "storey", "device_id")).lower()]
-        return sorted(shown, key=lambda a: (PRIORITY_ORDER.get(a.get("priority"), 9), a.get("raised_ts") or 0))
+            shown = [i for i in shown if needle in " ".join(str(i.get(k, "")) for k in (
+                "id", "title", "cause", "state", "priority", "building", "storey", "party", "party_name")).lower()]
+        return sorted(shown, key=lambda i: (i.get("state") == "closed", *incident_sort_key(i)))
 
+    def rates(self, now: float) -> tuple[int, int]:
+        """(new incidents, alarms raised) in the last 10 minutes."""
+        incidents = sum(1 for i in (*self.incidents.values(), *self.closed.values())
+                        if now - (i.get("created_ts") or 0) <= 600)
+        alarms = sum(1 for a in self.alarms.values() if now - (a.get("raised_ts") or 0) <= 600)
+        return incidents, alarms
+
+    # -- drawing ------------------------------------------------------------------------------------
     def redraw(self) -> None:
         self._last_redraw = time.monotonic()
-        selected = {a["id"] for a in self.selected_alarms()}
-        self.table.setSortingEnabled(False)
+        now = time.time()
+        selected = self.selected_key()
+        expanded = {self.tree.topLevelItem(i).data(0, ROLE) for i in range(self.tree.topLevelItemCount())
+                    if self.tree.topLevelItem(i).isExpanded()}
         standing = self.standing(filtered=True)
-        rows = standing[:MAX_ROWS]  # the most urgent first: a list of thousands is read by nobody
+        rows = standing[:MAX_ROWS]
         hidden = len(standing) - len(rows)
-        self.more_label.setText(f"Showing the {len(rows)} most urgent of {len(standing):,} standing alarms: "
-                                "filter to narrow" if hidden else "")
+        self.more_label.setText(f"Showing the {len(rows)} most urgent of {len(standing):,} incidents: filter to "
+                                "narrow" if hidden else "")
         self.more_label.setVisible(hidden > 0)
-        self.table.setRowCount(len(rows))
-        for r, alarm in enumerate(rows):
+        new, raised = self.rates(now)
+        self.rate_label.setText(f"New incidents in the last 10 min: {new} · alarms raised: {raised}")
+        self.set_flood(f"INCIDENT FLOOD: {new} new incidents in 10 minutes (EEMUA 191: 10 or more) — "
+                       f"{raised} alarms behind them" if new >= FLOOD_PER_10MIN else "")
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        reselect = None
+        for incident in rows:
             try:
-                self._draw_row(r, alarm, selected)
-            except (TypeError, ValueError, OverflowError, KeyError):  # a payload no decoder foresaw: a plain row
-                self.table.setItem(r, 0, _item(f"? {str(alarm.get('id'))[:80]}"))
-        self.table.setSortingEnabled(True)
+                item = self._incident_item(incident, now)
+            except (TypeError, ValueError, OverflowError, KeyError, AttributeError):
+                item = QTreeWidgetItem([f"? {str(incident.get('id'))[:80]}"])  # a payload no decoder foresaw
+                item.setData(0, ROLE, ("incident", str(incident.get("id"))))
+            self.tree.addTopLevelItem(item)
+            if item.data(0, ROLE) in expanded:
+                item.setExpanded(True)
+            if selected is not None:
+                if item.data(0, ROLE) == selected:
+                    reselect = item
+                for c in range(item.childCount()):
+                    if item.child(c).data(0, ROLE) == selected:
+                        reselect = item.child(c)
+                        item.setExpanded(True)
+        if reselect is not None:
+            reselect.setSelected(True)
+            self.tree.setCurrentItem(reselect)
+        self.tree.blockSignals(False)
 
-    def _draw_row(self, r: int, alarm: dict, selected: set[str]) -> None:
-        """One alarm's row (its cells and its selection)."""
-        symbol, colour = PRIORITY_STYLE.get(alarm.get("priority"), ("?", "#444"))
-        unack = alarm["state"] in ("unack_active", "unack_rtn")
-        raised = time.strftime("%H:%M:%S", time.localtime(alarm.get("raised_ts") or 0))
-        where = " ".join(str(alarm.get(k)) for k in ("building", "storey") if alarm.get(k))
-        value = alarm.get("value")
-        proposed = alarm.get("proposed") or {}
-        source = alarm.get("device_id") or alarm.get("event_source")
-        what = f"{alarm.get('kind')} {alarm.get('condition')} · {source}"
-        plan = f"{proposed.get('party', '')} {proposed.get('unit') or ''} {proposed.get('deadline_min', '')} min"
-        cells = [
-            _item(f"{symbol} {alarm.get('priority')}", bold=True, colour=colour,
-                  data=PRIORITY_ORDER.get(alarm.get("priority"), 9)),
-            _item(("● " if unack else "") + alarm["state"].replace("_", " "), bold=unack),
-            _item(raised),
-            _item(what + (" · chattering" if alarm.get("chattering") else ""), bold=unack),
-            _item(where),
-            _item("" if value is None else f"{value:.4g}"),
-            _item("" if alarm.get("group") in (None, alarm["id"]) else f"↳ {alarm['group']}"),
-            _item(plan),
-        ]
-        cells[0].setData(Qt.ItemDataRole.UserRole + 1, alarm["id"])
-        for c, cell in enumerate(cells):
-            self.table.setItem(r, c, cell)
-        if alarm["id"] in selected:
-            self.table.selectRow(r)
+    def _incident_item(self, incident: dict, now: float) -> QTreeWidgetItem:
+        prio, colour = priority_text(incident.get("priority"))
+        unack = int(incident.get("unacknowledged") or 0)
+        state = STATE_LABEL.get(str(incident.get("state")), str(incident.get("state")))
+        raised = time.strftime("%H:%M:%S", time.localtime(incident.get("created_ts") or 0))
+        count = int(incident.get("alarm_count") or len(incident.get("alarms") or []))
+        alarms = f"{count} alarm{'s' if count != 1 else ''}" + (f" · {unack} unack" if unack else "")
+        item = QTreeWidgetItem([prio, ("● " if unack else "") + state, raised, str(incident.get("title") or ""),
+                                party_text(incident, now), alarms])
+        item.setData(0, ROLE, ("incident", str(incident["id"])))
+        item.setForeground(0, QColor(colour))
+        bold = QFont(item.font(0))
+        bold.setBold(True)
+        item.setFont(0, bold)
+        if unack:
+            for column in (1, 3):
+                item.setFont(column, bold)
+        if incident.get("state") == "closed":
+            for column in range(len(self.COLUMNS)):
+                item.setForeground(column, QColor("#777777"))
+        deadline = incident.get("deadline_ts")
+        if deadline and incident.get("state") in ("dispatched", "on_scene") and deadline < now:
+            item.setForeground(4, QColor("#b2182b"))
+            item.setFont(4, bold)
+        ids = list(incident.get("alarms") or [])
+        for alarm_id in ids[:MAX_CHILDREN]:
+            alarm = self.alarms.get(alarm_id)
+            if alarm is None:
+                continue
+            item.addChild(self._alarm_item(alarm))
+        if len(ids) > MAX_CHILDREN:
+            item.addChild(QTreeWidgetItem(["", "", "", f"… and {len(ids) - MAX_CHILDREN} more alarms"]))
+        return item
+
+    def _alarm_item(self, alarm: dict) -> QTreeWidgetItem:
+        prio, colour = priority_text(alarm.get("priority"))
+        unack = alarm.get("state") in ("unack_active", "unack_rtn")
+        text = alarm.get("text") or alarm_text(str(alarm.get("kind")), str(alarm.get("condition")), alarm.get("value"))
+        source = alarm.get("device_id") or alarm.get("event_source") or ""
+        child = QTreeWidgetItem([prio, ("● " if unack else "") + str(alarm.get("state", "")).replace("_", " "),
+                                 time.strftime("%H:%M:%S", time.localtime(alarm.get("raised_ts") or 0)),
+                                 f"{text} — {source}", "", ""])
+        child.setData(0, ROLE, ("alarm", str(alarm["id"])))
+        child.setForeground(0, QColor(colour))
+        return child
 
     def set_flood(self, text: str) -> None:
         self.flood_banner.setText(text)
         self.flood_banner.setVisible(bool(text))
 
-    def selected_alarms(self) -> list[dict]:
-        ids = []
-        for index in self.table.selectionModel().selectedRows():
-            item = self.table.item(index.row(), 0)
-            if item is not None:
-                ids.append(item.data(Qt.ItemDataRole.UserRole + 1))
-        return [self.alarms[i] for i in ids if i in self.alarms]
+    # -- selection ----------------------------------------------------------------------------------
+    def selected_key(self) -> tuple[str, str] | None:
+        """('incident', id) or ('alarm', id) of the selected row."""
+        items = self.tree.selectedItems()
+        return items[0].data(0, ROLE) if items else None
 
-    def select_alarm(self, alarm_id: str) -> bool:
-        for r in range(self.table.rowCount()):
-            if self.table.item(r, 0).data(Qt.ItemDataRole.UserRole + 1) == alarm_id:
-                self.table.selectRow(r)
+    def selected_incident(self) -> dict | None:
+        """The selected incident, or the incident of the selected alarm."""
+        key = self.selected_key()
+        if key is None:
+            return None
+        if key[0] == "incident":
+            return self.incident(key[1])
+        alarm = self.alarms.get(key[1]) or {}
+        return self.incident(str(alarm.get("incident")))
+
+    def select_incident(self, incident_id: str) -> bool:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, ROLE) == ("incident", incident_id):
+                self.tree.setCurrentItem(item)
                 return True
         return False
 
-    def _selected(self) -> None:
-        chosen = self.selected_alarms()
-        if len(chosen) == 1:
-            self.alarm_selected.emit(chosen[0])
+    def select_alarm(self, alarm_id: str) -> bool:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            for c in range(item.childCount()):
+                if item.child(c).data(0, ROLE) == ("alarm", alarm_id):
+                    item.setExpanded(True)
+                    self.tree.setCurrentItem(item.child(c))
+                    return True
+        return False
 
+    def _selected(self) -> None:
+        key = self.selected_key()
+        if key is None:
+            return
+        if key[0] == "incident" and self.incident(key[1]) is not None:
+            self.incident_selected.emit(self.incident(key[1]))
+        elif key[0] == "alarm" and key[1] in self.alarms:
+            self.alarm_selected.emit(self.alarms[key[1]])
+
+    # -- actions ------------------------------------------------------------------------------------
     def acknowledge_selected(self) -> None:
-        ids = [a["id"] for a in self.selected_alarms() if a["state"] in ("unack_active", "unack_rtn")]
-        if ids:
-            self.action_requested.emit("ack", {"alarm_ids": ids})
+        key = self.selected_key()
+        if key is None:
+            return
+        if key[0] == "alarm":
+            alarm = self.alarms.get(key[1]) or {}
+            if alarm.get("state") in ("unack_active", "unack_rtn"):
+                self.action_requested.emit("ack", {"alarm_ids": [key[1]]})
+        elif key[1] in self.incidents:
+            self.action_requested.emit("ack", {"incident_id": key[1]})
 
     def dispatch_selected(self) -> None:
-        for alarm in self.selected_alarms()[:1]:
-            unit = (alarm.get("proposed") or {}).get("unit")
-            self.action_requested.emit("dispatch", {"alarm_id": alarm["id"], **({"unit": unit} if unit else {})})
-
-    def _shelve(self) -> None:
-        chosen = self.selected_alarms()[:1]
-        if not chosen:
-            return
-        reason, ok = QInputDialog.getText(self, "Shelve alarm", "Reason (required):")
-        if not ok:
-            return
-        minutes, ok = QInputDialog.getInt(self, "Shelve alarm", "For how many minutes (at most 480)?", 30, 1, 480)
-        if ok:
-            self.action_requested.emit("shelve", {"alarm_id": chosen[0]["id"], "reason": reason, "minutes": minutes})
+        incident = self.selected_incident()
+        if incident is not None and incident.get("state") != "closed":
+            self.action_requested.emit("dispatch", {"incident_id": incident["id"]})
 
     def _comment(self) -> None:
-        chosen = self.selected_alarms()[:1]
-        if chosen:
-            text, ok = QInputDialog.getText(self, "Comment", "Comment:")
-            if ok:
-                self.action_requested.emit("comment", {"alarm_id": chosen[0]["id"], "text": text})
+        key = self.selected_key()
+        if key is None:
+            return
+        text, ok = QInputDialog.getText(self, "Comment", "Comment for the incident log:")
+        if ok and text.strip():
+            name = "incident_id" if key[0] == "incident" else "alarm_id"
+            self.action_requested.emit("comment", {name: key[1], "text": text})
+
+    def _shelve(self) -> None:
+        key = self.selected_key()
+        if key is None:
+            return
+        reason, ok = QInputDialog.getText(self, "Shelve", "Reason (required):")
+        if not ok:
+            return
+        minutes, ok = QInputDialog.getInt(self, "Shelve", "For how many minutes (at most 480)?", 30, 1, 480)
+        if ok:
+            name = "incident_id" if key[0] == "incident" else "alarm_id"
+            self.action_requested.emit("shelve", {name: key[1], "reason": reason, "minutes": minutes})
+
+    def close_selected(self, result: str) -> None:
+        """Close the selected incident with its result (what was found and done)."""
+        incident = self.selected_incident()
+        if incident is not None and incident.get("state") != "closed":
+            self.action_requested.emit("close", {"incident_id": incident["id"], "result": result})
+
+    def _close(self) -> None:
+        incident = self.selected_incident()
+        if incident is None:
+            return
+        result, ok = QInputDialog.getText(self, "Close incident", "Result (what was found and done):",
+                                          text=str(incident.get("result") or ""))
+        if ok:
+            self.close_selected(result)
+
+    def _report(self) -> None:
+        incident = self.selected_incident()
+        if incident is not None:
+            self.report_requested.emit(str(incident["id"]))
 
 
 class DispatchDock(QDockWidget):
     """Open orders with their countdown, overdue first; unit reports and closing."""
 
     action_requested = Signal(str, dict)
-    COLUMNS = ("Due in", "Order", "Unit", "Party", "Status", "Alarm")
+    COLUMNS = ("Due in", "Incident", "Units", "Party", "Status")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Dispatch", parent)
@@ -250,21 +456,21 @@ class DispatchDock(QDockWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         self.table = _table(self.COLUMNS, body)
+        self.table.setColumnWidth(1, 360)
+        self.table.setColumnWidth(2, 260)
         layout.addWidget(self.table)
         buttons = QHBoxLayout()
         for label, status in (("En route", "en_route"), ("On scene", "on_scene"), ("Done…", "done")):
             button = QPushButton(label)
             button.clicked.connect(lambda _=False, s=status: self._report(s))
             buttons.addWidget(button)
-        close = QPushButton("Close incident")
-        close.clicked.connect(self._close)
-        buttons.addWidget(close)
         layout.addLayout(buttons)
         self.kpi_label = QLabel("")
         self.kpi_label.setWordWrap(True)
         layout.addWidget(self.kpi_label)
         self.setWidget(body)
         self.orders: dict[str, dict] = {}
+        self.titles: dict[str, str] = {}  # incident id -> title (from the incident list)
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self.redraw)
@@ -290,52 +496,80 @@ class DispatchDock(QDockWidget):
     def redraw(self) -> None:
         now = time.time()
         rows = self.open_orders()
-        selected = {self.table.item(i.row(), 1).text() for i in self.table.selectionModel().selectedRows()
-                    if self.table.item(i.row(), 1) is not None}
+        selected = self.selected_order()
         self.table.setRowCount(len(rows))
         for r, order in enumerate(rows):
-            overdue = order["deadline_ts"] < now and order["status"] != "done"
-            due = _item(("⚠ OVERDUE " if overdue else "") + self.countdown(order, now), bold=overdue,
-                        colour="#b2182b" if overdue else None)
-            cells = [due, _item(order["id"]), _item(order["unit"]), _item(order["party"]),
-                     _item(order["status"] + (f" → {order['escalated_to']}" if order.get("escalated_to") else ""),
-                           bold=order["status"] == "escalated"),
-                     _item(order["alarm_id"])]
+            try:
+                overdue = order["deadline_ts"] < now and order["status"] != "done"
+                due = _item(("⚠ OVERDUE " if overdue else "") + self.countdown(order, now), bold=overdue,
+                            colour="#b2182b" if overdue else None, data=order["id"])
+                incident = str(order.get("incident_id") or order.get("alarm_id") or "")
+                status = str(order["status"]).replace("_", " ")
+                if order.get("escalated_to"):
+                    status += f" → {party_label(order['escalated_to'])}"
+                cells = [due, _item(self.titles.get(incident, incident)), _item(unit_names(order.get("units")
+                                                                                          or [order["unit"]])),
+                         _item(party_label(order.get("party"))), _item(status, bold=order["status"] == "escalated")]
+            except (TypeError, ValueError, KeyError, OverflowError):
+                cells = [_item(f"? {str(order.get('id'))[:60]}", data=order.get("id"))]
             for c, cell in enumerate(cells):
                 self.table.setItem(r, c, cell)
-            if order["id"] in selected:
+            if selected is not None and order["id"] == selected["id"]:
                 self.table.selectRow(r)
 
     def selected_order(self) -> dict | None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        return self.orders.get(self.table.item(rows[0].row(), 1).text())
+        item = self.table.item(rows[0].row(), 0)
+        return self.orders.get(item.data(ROLE)) if item is not None else None
 
-    def _report(self, status: str) -> None:
+    def select_order(self, order_id: str) -> bool:
+        for r in range(self.table.rowCount()):
+            item = self.table.item(r, 0)
+            if item is not None and item.data(ROLE) == order_id:
+                self.table.selectRow(r)
+                return True
+        return False
+
+    def report_selected(self, status: str, result: str | None = None) -> None:
+        """Send the selected order's unit report (en_route, on_scene, done with its result)."""
         order = self.selected_order()
         if order is None:
             return
         body = {"order_id": order["id"], "status": status}
+        if result is not None:
+            body["result"] = result
+        self.action_requested.emit("unit_status", body)
+
+    def _report(self, status: str) -> None:
+        result = None
         if status == "done":
             result, ok = QInputDialog.getText(self, "Unit result", "What did the unit find and do?")
             if not ok:
                 return
-            body["result"] = result
-        self.action_requested.emit("unit_status", body)
-
-    def _close(self) -> None:
-        order = self.selected_order()
-        if order is not None:
-            self.action_requested.emit("close", {"order_id": order["id"]})
+        self.report_selected(status, result)
 
     def show_kpis(self, kpis: dict) -> None:
-        def fmt(v, unit=" s"):
-            return "—" if v is None else f"{v}{unit}"
+        def fmt(v: object) -> str:
+            if not isinstance(v, (int, float)):
+                return "—"
+            return f"{int(v // 60)}:{int(v % 60):02d}"
 
         within = kpis.get("within_deadline")
+        yardstick = (kpis.get("yardstick") or {}).get("mttc_s", 900)
+        requests = kpis.get("requests_resolution_rate")
         self.kpi_label.setText(
-            f"KPIs: {kpis.get('alarms_per_hour', 0)} alarms/h · time to acknowledge {fmt(kpis.get('mtta_s'))} · "
-            f"to dispatch {fmt(kpis.get('mttd_s'))} · handling {fmt(kpis.get('handling_s'))} · within deadline "
-            f"{'—' if within is None else f'{within * 100:.0f} %'}")
+            f"KPIs (incidents, last 7 days): {kpis.get('incidents_per_hour', 0)} incidents/h · "
+            f"{kpis.get('alarms_per_hour', 0)} alarms/h · time to acknowledge {fmt(kpis.get('mtta_s'))} · "
+            f"to dispatch {fmt(kpis.get('mttd_s'))} · to close {fmt(kpis.get('mttc_s'))} "
+            f"(yardstick {fmt(yardstick)}) · closed within deadline "
+            f"{'—' if not isinstance(within, (int, float)) else f'{within * 100:.0f} %'} · residents' requests "
+            f"resolved {'—' if not isinstance(requests, (int, float)) else f'{requests * 100:.0f} %'}")
 
+
+def value_text(device: dict) -> str:
+    """'70.7 ppm (limit 50)' for a device of an incident's payload."""
+    limit = device.get("alarm_high") if device.get("alarm_high") is not None else device.get("alarm_low")
+    text = number(device.get("value"), str(device.get("unit") or ""))
+    return text + (f" (limit {number(limit)})" if limit is not None else "")

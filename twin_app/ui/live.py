@@ -160,7 +160,7 @@ class LiveTelemetry(QObject):
 
     def __init__(self, window, index: DeviceIndex, broker_url: str | None, scenario: str = "none",
                  rate: float = 0.2, engine: str | None = None, operator: str = "operator",
-                 console: str = "console", data_dir: Path | None = None) -> None:
+                 console: str = "console", data_dir: Path | None = None, events_per_hour: float = 0.0) -> None:
         super().__init__(window)
         self.window = window
         self.index = index
@@ -178,11 +178,11 @@ class LiveTelemetry(QObject):
             broker_url = self.broker.start()
             url = parse_broker_url(broker_url)
             sim = Simulator(index.devices)
-            self.scenario_text = sim.start_scenario(scenario, time.time())
+            self.scenario_text = sim.start_scenarios(scenario, time.time())
             client = make_client(url, f"twin-app-simulator-{id(self) % 10000}")
             client.connect(url.host, url.port)
             client.loop_start()
-            self.runner = SimulatorRunner(sim, client, root=url.root, rate=rate)
+            self.runner = SimulatorRunner(sim, client, root=url.root, rate=rate, events_per_hour=events_per_hour)
             if data_dir is None:  # a fresh embedded district: its engine starts fresh too
                 self._scratch = tempfile.TemporaryDirectory(prefix="twin_app_engine_")
                 data_dir = Path(self._scratch.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QDoubleSpinBox,
     QFileDialog,
@@ -29,17 +31,23 @@ from twin_app.bim.properties import PropertyReader
 from twin_app.core.devices import DeviceIndex
 from twin_app.core.errors import InputError
 from twin_app.core.model import Category, DistrictModel
+from twin_app.core.report import incident_report_html
 from twin_app.core.state import DeviceState
-from twin_app.render.scene import DistrictScene
-from twin_app.ui.command_panel import AlarmDock, DispatchDock
+from twin_app.render.scene import DistrictScene, IncidentMarker
+from twin_app.ui.command_panel import PRIORITY_ORDER, DispatchDock, IncidentDock
 from twin_app.ui.gc_guard import collect_on_gui_thread
+from twin_app.ui.incident_detail import IncidentDetailDock
 from twin_app.ui.live import LegendDock, LiveTelemetry
 from twin_app.ui.loading import ModelLoader, start_loader
 from twin_app.ui.property_panel import PropertyPanel
+from twin_app.ui.report_export import save_report
 from twin_app.ui.tree_model import ElementTreeModel
 
 FRAME_INTERVAL_MS = 33  # at most one render per frame
 CLICK_TOLERANCE_PX = 4
+NO_DATA_AFTER_S = 10.0  # no live data for this long: the full-width banner says so
+BLINK_MS = 500  # unacknowledged incidents flash at 1 Hz (ISA-101)
+TREND_DEVICES = 6
 
 
 class MainWindow(QMainWindow):
@@ -83,8 +91,36 @@ class MainWindow(QMainWindow):
         self._loader: ModelLoader | None = None
         self._loader_thread = None
 
-        self.plotter = QtInteractor(self, multi_samples=0, auto_update=False)
-        self.setCentralWidget(self.plotter)
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        self.no_data_banner = QLabel("")  # lost data never looks like all clear
+        self.no_data_banner.setStyleSheet("background:#5c0a12; color:white; font-size:20pt; font-weight:bold; "
+                                          "padding:10px; border:4px solid #ff4d4d;")
+        self.no_data_banner.setWordWrap(True)
+        self.no_data_banner.hide()
+        self.critical_banner = QLabel("")  # a critical incident not yet acknowledged
+        self.critical_banner.setStyleSheet("background:#b2182b; color:white; font-size:16pt; font-weight:bold; "
+                                           "padding:8px;")
+        self.critical_banner.setWordWrap(True)
+        self.critical_banner.hide()
+        central_layout.addWidget(self.no_data_banner)
+        central_layout.addWidget(self.critical_banner)
+        self.plotter = QtInteractor(central, multi_samples=0, auto_update=False)
+        central_layout.addWidget(self.plotter, 1)
+        self.setCentralWidget(central)
+        self.sound = os.environ.get("TWIN_APP_SOUND", "1") != "0"  # the critical notice's sound (off in tests)
+        self._last_data = time.monotonic()
+        self._last_data_wall: float | None = None
+        self._live_started = time.time()
+        self._notified: set[str] = set()  # critical incidents already announced
+        self._marker_key: tuple = ()
+        self._blink_phase = True
+        self._blink_timer = QTimer(self)
+        self._blink_timer.setInterval(BLINK_MS)
+        self._blink_timer.timeout.connect(self._blink)
+        self._blink_timer.start()
         self.plotter.set_background((0.05, 0.06, 0.09), top=(0.16, 0.20, 0.27))
         self.plotter.iren.add_observer("LeftButtonPressEvent", self._on_press)
         self.plotter.iren.add_observer("LeftButtonReleaseEvent", self._on_release)
@@ -101,13 +137,19 @@ class MainWindow(QMainWindow):
         self.legend = LegendDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.legend)
         self.legend.filters_changed.connect(self._refilter)
-        self.alarm_dock = AlarmDock(self)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.alarm_dock)
+        self.incident_dock = IncidentDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.incident_dock)
         self.dispatch_dock = DispatchDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dispatch_dock)
-        self.alarm_dock.action_requested.connect(self.send_action)
+        self.incident_detail = IncidentDetailDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.incident_detail)
+        self.tabifyDockWidget(self.property_panel, self.incident_detail)
+        self.incident_dock.action_requested.connect(self.send_action)
         self.dispatch_dock.action_requested.connect(self.send_action)
-        self.alarm_dock.alarm_selected.connect(self._on_alarm_selected)
+        self.incident_dock.alarm_selected.connect(self._on_alarm_selected)
+        self.incident_dock.incident_selected.connect(self._on_incident_selected)
+        self.incident_dock.report_requested.connect(self._report_dialog)
+        self.resizeDocks([self.incident_dock, self.dispatch_dock], [1150, 650], Qt.Orientation.Horizontal)
         self._build_status_bar()
         self._build_actions()
         self._build_inspect_toolbar()
@@ -189,11 +231,13 @@ class MainWindow(QMainWindow):
         view.addAction(self.tree_dock.toggleViewAction())
         view.addAction(self.property_panel.toggleViewAction())
         view.addAction(self.legend.toggleViewAction())
-        view.addAction(self.alarm_dock.toggleViewAction())
+        view.addAction(self.incident_dock.toggleViewAction())
+        view.addAction(self.incident_detail.toggleViewAction())
         view.addAction(self.dispatch_dock.toggleViewAction())
-        alarms = self.menuBar().addMenu("&Alarms")
-        self.ack_action = self._action("Acknowledge selected", "A", lambda: self.alarm_dock.acknowledge_selected())
-        self.dispatch_action = self._action("Dispatch proposed unit", "D", lambda: self.alarm_dock.dispatch_selected())
+        alarms = self.menuBar().addMenu("&Incidents")
+        self.ack_action = self._action("Acknowledge selected", "A", lambda: self.incident_dock.acknowledge_selected())
+        self.dispatch_action = self._action("Dispatch proposed units", "D",
+                                            lambda: self.incident_dock.dispatch_selected())
         alarms.addAction(self.ack_action)
         alarms.addAction(self.dispatch_action)
         self.overview_action = overview
@@ -290,7 +334,8 @@ class MainWindow(QMainWindow):
 
     # -- live telemetry ---------------------------------------------------------------------------
     def start_live(self, broker: str | None, scenario: str = "none", rate: float = 0.2, engine: str | None = None,
-                   operator: str = "operator", console: str = "console", data_dir=None) -> None:
+                   operator: str = "operator", console: str = "console", data_dir=None,
+                   events_per_hour: float = 0.0) -> None:
         """Connect the telemetry (the embedded broker and simulator when `broker` is None)."""
         if self.devices is None:
             return
@@ -298,12 +343,16 @@ class MainWindow(QMainWindow):
         self.live_label.setText("Telemetry: starting…")
         try:
             self.live = LiveTelemetry(self, self.devices, broker, scenario=scenario, rate=rate, engine=engine,
-                                      operator=operator, console=console, data_dir=data_dir)
+                                      operator=operator, console=console, data_dir=data_dir,
+                                      events_per_hour=events_per_hour)
         except (InputError, RuntimeError, OSError, ValueError) as exc:
             self.live = None
             self.live_label.setText("Telemetry: off")
             self.warn("Telemetry", f"Cannot start the telemetry: {exc}")
             return
+        self._live_started = time.time()
+        self._last_data = time.monotonic()
+        self._last_data_wall = None
         self.live.step_applied.connect(self._on_step)
         self.live.unanswered_changed.connect(self._on_unanswered)
         self.legend.set_kinds(list(self.live.engine.store.kind_names))
@@ -337,6 +386,7 @@ class MainWindow(QMainWindow):
         if self.scene is None or self.live is None:
             return
         self._update_command_panel(result)
+        self._update_no_data(result)
         device_state, element_state, rolled, dim = self._filtered_states(result)
         changed = self.scene.show_states(element_state, rolled, dim)
         counts = np.bincount(device_state, minlength=6)
@@ -350,12 +400,16 @@ class MainWindow(QMainWindow):
             f"■ {int(counts[DeviceState.ALARM])} alarm ▲ {int(counts[DeviceState.WARNING])} warning "
             f"✕ {int(counts[DeviceState.OFFLINE])} offline ◌ {int(counts[DeviceState.STALE])} stale")
         now = time.monotonic()
-        if self.selected >= 0 and now - self._last_panel_refresh > 1.0:
+        if now - self._last_panel_refresh > 1.0:
             self._last_panel_refresh = now
-            self.property_panel.show_live(self.live.engine.store, device_state)
+            if self.selected >= 0:
+                self.property_panel.show_live(self.live.engine.store, device_state)
             rows = self.property_panel.watched_rows
             times, values = self.live.engine.store.history()
             self.legend.draw_sparkline(times, values, [str(r) for r in rows])
+            incident = self.incident_detail.incident
+            if incident is not None:
+                self.incident_detail.set_trend(times, values, (incident.get("devices") or [])[:TREND_DEVICES])
         if changed:
             self.request_render()
         if not self._telemetry_drawn and self.live.engine.store.readings > 0:
@@ -384,29 +438,131 @@ class MainWindow(QMainWindow):
         if element >= 0 and element != self.selected:
             self.select_element(element, fly=True)
 
+    def _on_incident_selected(self, incident: dict) -> None:
+        """An incident chosen in the list: the view flies to its place, its detail and trend are shown."""
+        self._on_alarm_selected(incident)
+        self._show_incident_detail(incident)
+        self.incident_detail.raise_()
+        if self.live is not None and self.devices is not None:
+            ids = [str(d.get("device_id")) for d in (incident.get("devices") or [])[:TREND_DEVICES]]
+            rows = self.devices.rows_of_ids(ids) if ids else np.zeros(0, dtype=np.int64)
+            self.live.engine.store.watch(rows[rows >= 0])
+            self.property_panel.watched_rows = rows[rows >= 0]
+            self._last_panel_refresh = 0.0
+
+    def _show_incident_detail(self, incident: dict | None) -> None:
+        store = self.live.engine.store if self.live is not None else None
+        devices = self.devices
+
+        def live_value(device_id: str) -> float | None:
+            if store is None or devices is None:
+                return None
+            row = int(devices.rows_of_ids([device_id])[0])
+            return float(store.value[row]) if row >= 0 and store.ts[row] > 0 else None
+
+        self.incident_detail.show_incident(incident, self.dispatch_dock.orders, live_value)
+
     def _update_command_panel(self, result) -> None:
         for body in self.live.answered.values():  # answers to this console's own pending actions only
             if not body.get("ok", True):
                 self.last_refusal = str(body.get("message", "refused"))
                 self.statusBar().showMessage(f"Refused: {self.last_refusal}", 15000)
                 self.warn("Action refused", f"{body.get('verb')}: {self.last_refusal}\nNothing was changed.")
-        if result.alarms:
-            self.alarm_dock.update_alarms(result.alarms)
+        dock = self.incident_dock
+        if result.alarms or result.incidents:
+            dock.update_data(result.alarms, result.incidents)
         if result.orders:
             self.dispatch_dock.update_orders(result.orders)
-        now = time.time()
-        recent = sum(1 for a in self.alarm_dock.alarms.values() if now - (a.get("raised_ts") or 0) <= 600)
-        self.alarm_dock.set_flood(f"ALARM FLOOD: {recent} alarms in the last 10 minutes (EEMUA 191: 10 or more is a "
-                                  f"flood) — grouped by first-out" if recent >= 10 else "")
-        counts = {p: 0 for p in ("critical", "high", "medium", "low")}
+        if result.incidents:
+            self.dispatch_dock.titles.update({k: str(v.get("title") or k) for k, v in result.incidents if v})
+            shown = self.incident_detail.incident
+            if shown is not None:
+                self._show_incident_detail(dock.incident(str(shown.get("id"))) or shown)
+            self._update_markers()
+            self._notify_critical()
+        counts = {p: 0 for p in PRIORITY_ORDER}
         unack = 0
-        for alarm in self.alarm_dock.standing():
-            counts[alarm.get("priority", "low")] = counts.get(alarm.get("priority", "low"), 0) + 1
-            unack += alarm["state"] in ("unack_active", "unack_rtn")
-        self.alarm_label.setText(f"Alarms ◆◆ {counts['critical']} ◆ {counts['high']} ▲ {counts['medium']} "
+        for incident in dock.incidents.values():
+            counts[incident.get("priority", "low")] = counts.get(incident.get("priority", "low"), 0) + 1
+            unack += bool(incident.get("unacknowledged"))
+        self.alarm_label.setText(f"Incidents ◆◆ {counts['critical']} ◆ {counts['high']} ▲ {counts['medium']} "
                                  f"● {counts['low']} · {unack} unacknowledged")
         if result.kpis is not None:  # from whichever engine runs: this console's or a serve
             self.dispatch_dock.show_kpis(result.kpis)
+
+    def _update_markers(self) -> None:
+        """One marker per standing incident in 3D, sized for the wall; flashing while unacknowledged."""
+        if self.scene is None or self.model is None:
+            return
+        markers = []
+        for incident in self.incident_dock.incidents.values():
+            element = self.model.index_of(str(incident.get("host_global_id", "")))
+            what = str(incident.get("title") or "").split(" — ")[0]
+            where = " ".join(str(incident.get(k)) for k in ("building", "storey") if incident.get(k))
+            markers.append(IncidentMarker(str(incident.get("id")), element, str(incident.get("priority")),
+                                          bool(incident.get("unacknowledged")), f"{where} · {what}"[:60]))
+        key = tuple(sorted((m.id, m.priority, m.unacknowledged, m.label, m.element) for m in markers))
+        if key != self._marker_key:
+            self._marker_key = key
+            if self.scene.show_incidents(markers):
+                self.request_render()
+
+    def _blink(self) -> None:
+        self._blink_phase = not self._blink_phase
+        if self.scene is not None and self.scene.blink(self._blink_phase):
+            self.request_render()
+
+    def _notify_critical(self) -> None:
+        """A critical incident not yet acknowledged raises a notice (and a sound where enabled)."""
+        critical = [i for i in self.incident_dock.incidents.values()
+                    if i.get("priority") == "critical" and i.get("unacknowledged")]
+        fresh = [i for i in critical if i.get("id") not in self._notified]
+        self._notified.update(str(i.get("id")) for i in fresh)
+        if critical:
+            first = sorted(critical, key=lambda i: i.get("created_ts") or 0)[0]
+            more = f" (+{len(critical) - 1} more)" if len(critical) > 1 else ""
+            self.critical_banner.setText(f"◆◆ CRITICAL: {first.get('title')}{more} — acknowledge in the "
+                                         "incident list")
+        self.critical_banner.setVisible(bool(critical))
+        if fresh and self.sound:
+            QApplication.beep()
+
+    def _update_no_data(self, result) -> None:
+        """A full-width banner when no live data came for NO_DATA_AFTER_S: lost data never looks like all clear."""
+        now = time.monotonic()
+        if result.readings > 0:
+            self._last_data = now
+            self._last_data_wall = time.time()
+        state = self.live.connection.split(":")[0] if self.live is not None else "off"
+        silent = now - self._last_data
+        if silent < NO_DATA_AFTER_S and state == "connected":
+            self.no_data_banner.hide()
+            return
+        since = self._last_data_wall or self._live_started
+        broker = self.live.runtime.url_display if self.live is not None else "—"
+        self.no_data_banner.setText(
+            f"⚠ NO LIVE DATA since {time.strftime('%H:%M:%S', time.localtime(since))} ({silent:.0f} s) — broker "
+            f"{broker}: {state}. The picture below is NOT live: nothing seen here is an all clear.")
+        self.no_data_banner.show()
+
+    def _report_dialog(self, incident_id: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the incident report", f"incident-{incident_id}.pdf",
+                                              "PDF (*.pdf);;HTML (*.html)")
+        if path:
+            try:
+                saved = self.export_report(incident_id, Path(path))
+            except (OSError, ValueError, RuntimeError) as exc:
+                self.warn("Incident report", f"The report could not be saved: {exc}")
+                return
+            self.statusBar().showMessage(f"Report saved: {saved}", 8000)
+
+    def export_report(self, incident_id: str, path: Path) -> Path:
+        """Write an incident's report (its timeline, orders and result) as HTML or PDF."""
+        incident = self.incident_dock.incident(incident_id)
+        if incident is None:
+            raise ValueError(f"no incident {incident_id} in this console")
+        orders = [o for o in self.dispatch_dock.orders.values() if o.get("incident_id") == incident_id]
+        return save_report(incident_report_html(incident, orders), path)
 
     def _refilter(self) -> None:
         if self.live is not None and self.live.last_result is not None:

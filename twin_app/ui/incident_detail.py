@@ -1,0 +1,237 @@
+"""An incident's detail: what, where, who answers and by when, linked actions, orders, devices, timeline, trend."""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
+
+from twin_app.core.texts import STATE_LABEL, cause_label, due_text, kind_label, number
+from twin_app.ui.command_panel import party_text, priority_text, unit_names, value_text
+
+PALETTE = ("#56b4e9", "#e69f00", "#009e73", "#f0e442", "#cc79a7", "#d55e00")
+TIMELINE_SHOWN = 60  # newest entries shown in the dock (the report has them all)
+COMMAND_STATE = {"sent": "… sent, waiting for the actuator", "confirmed": "✔ confirmed",
+                 "unconfirmed": "✘ NOT confirmed"}
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value)) if value not in (None, "") else "—"
+
+
+def _clock(ts: object) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(float(ts))) if isinstance(ts, (int, float)) else "—"
+
+
+class TrendWidget(QWidget):
+    """The devices in alarm over the last minutes: time axis, unit, and the alarm limits drawn."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(170)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.times = np.zeros(0)
+        self.values = np.zeros((0, 0))
+        self.names: list[str] = []
+        self.unit = ""
+        self.limits: list[tuple[str, float]] = []
+
+    def set_series(self, times: np.ndarray, values: np.ndarray, names: list[str], unit: str,
+                   limits: list[tuple[str, float]]) -> None:
+        """Series to draw: values[time, device], one name per device, limits as (label, value)."""
+        self.times, self.values, self.names, self.unit, self.limits = times, values, names, unit, limits
+        self.update()
+
+    def paintEvent(self, _event: object) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), QColor("#10151f"))
+        font = QFont(painter.font())
+        font.setPointSize(9)
+        painter.setFont(font)
+        left, right, top, bottom = 58, 10, 10, 34
+        plot = QRectF(left, top, max(10, self.width() - left - right), max(10, self.height() - top - bottom))
+        painter.setPen(QPen(QColor("#8899aa"), 1))
+        painter.drawRect(plot)
+        finite = self.values[np.isfinite(self.values)] if self.values.size else np.zeros(0)
+        if len(self.times) < 2 or not finite.size:
+            painter.setPen(QColor("#cccccc"))
+            painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "Collecting the live values of the devices in "
+                                                                  "alarm…")
+            painter.end()
+            return
+        lo, hi = float(finite.min()), float(finite.max())
+        for _, limit in self.limits:
+            lo, hi = min(lo, limit), max(hi, limit)
+        pad = (hi - lo) * 0.08 or max(abs(hi) * 0.1, 1.0)
+        lo, hi = lo - pad, hi + pad
+        t0, t1 = float(self.times[0]), float(self.times[-1])
+        span = max(t1 - t0, 1e-6)
+
+        def x(t: float) -> float:
+            return plot.left() + (t - t0) / span * plot.width()
+
+        def y(v: float) -> float:
+            return plot.bottom() - (v - lo) / (hi - lo) * plot.height()
+
+        painter.setPen(QColor("#cccccc"))
+        for k in range(3):  # value axis: three ticks with the unit
+            v = lo + (hi - lo) * k / 2
+            painter.drawText(QRectF(0, y(v) - 8, left - 4, 16), Qt.AlignmentFlag.AlignRight,
+                             number(v, self.unit))
+        for k in range(3):  # time axis: start, middle, end
+            t = t0 + span * k / 2
+            painter.drawText(QRectF(x(t) - 40, plot.bottom() + 2, 80, 14), Qt.AlignmentFlag.AlignHCenter, _clock(t))
+        painter.drawText(QRectF(plot.left(), plot.bottom() + 16, plot.width(), 14), Qt.AlignmentFlag.AlignHCenter,
+                         f"time (last {max(1, round(span / 60))} min)")
+        for label, limit in self.limits:
+            painter.setPen(QPen(QColor("#ff6b6b"), 1.5, Qt.PenStyle.DashLine))
+            painter.drawLine(QPointF(plot.left(), y(limit)), QPointF(plot.right(), y(limit)))
+            painter.drawText(QRectF(plot.right() - 150, y(limit) - 15, 146, 14), Qt.AlignmentFlag.AlignRight,
+                             f"{label} {number(limit, self.unit)}")
+        for j in range(self.values.shape[1]):
+            column = self.values[:, j]
+            ok = np.isfinite(column)
+            if ok.sum() < 2:
+                continue
+            painter.setPen(QPen(QColor(PALETTE[j % len(PALETTE)]), 2))
+            painter.drawPolyline(QPolygonF([QPointF(x(float(t)), y(float(v)))
+                                            for t, v in zip(self.times[ok], column[ok], strict=True)]))
+        for j, name in enumerate(self.names[:len(PALETTE)]):  # legend
+            painter.setPen(QColor(PALETTE[j % len(PALETTE)]))
+            painter.drawText(QPointF(plot.left() + 6, plot.top() + 14 + 13 * j), name)
+        painter.end()
+
+
+class IncidentDetailDock(QDockWidget):
+    """The selected incident, whole: the operator runs it from here and the command panel."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Incident", parent)
+        self.setObjectName("incident-detail-dock")
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.title = QLabel("Select an incident")
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-size:15pt; font-weight:bold; padding:4px;")
+        layout.addWidget(self.title)
+        self.trend_title = QLabel("")
+        layout.addWidget(self.trend_title)
+        self.trend = TrendWidget(body)
+        layout.addWidget(self.trend)
+        self.text = QTextBrowser(body)
+        self.text.setOpenLinks(False)
+        layout.addWidget(self.text, 1)
+        self.setWidget(body)
+        self.incident: dict | None = None
+
+    def show_incident(self, incident: dict | None, orders: dict[str, dict],
+                      live_value: Callable[[str], float | None] | None = None) -> None:
+        """Draw an incident (None clears); `live_value` gives a device's value now, from this console's state."""
+        self.incident = incident
+        if incident is None:
+            self.title.setText("Select an incident")
+            self.text.setHtml("")
+            return
+        try:
+            self._draw(incident, orders, live_value or (lambda _d: None))
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:  # an odd payload
+            self.text.setPlainText(f"This incident's payload cannot be shown whole ({type(exc).__name__}).")
+
+    def _draw(self, incident: dict, orders: dict[str, dict], live_value: Callable[[str], float | None]) -> None:
+        now = time.time()
+        prio, colour = priority_text(incident.get("priority"))
+        self.title.setText(f"{prio} · {incident.get('title') or incident.get('id')}")
+        self.title.setStyleSheet(f"font-size:15pt; font-weight:bold; padding:4px; color:{colour};")
+        state = STATE_LABEL.get(str(incident.get("state")), str(incident.get("state")))
+        unack = int(incident.get("unacknowledged") or 0)
+        unack_text = f" — <b style='color:#b2182b'>{unack} unacknowledged</b>" if unack else ""
+        parts = [f"<p><b>{_e(state)}</b>{unack_text}"
+                 f" · {_e(cause_label(str(incident.get('cause'))))} · raised {_clock(incident.get('created_ts'))}"
+                 f" · id {_e(incident.get('id'))}</p>",
+                 f"<p><b>Responsible:</b> {_e(party_text(incident, now))}</p>"]
+        proposal = incident.get("proposal") or {}
+        if proposal and not incident.get("units"):
+            parts.append(f"<p><b>Proposed:</b> {_e(unit_names(proposal.get('units')))} — {_e(proposal.get('why'))}"
+                         "</p>")
+        if incident.get("result"):
+            parts.append(f"<p style='background:#1f3b24; padding:4px'><b>Result:</b> {_e(incident['result'])}</p>")
+        detail = incident.get("detail") or {}
+        if detail:
+            rows = []
+            for key, label in (("text", "Says"), ("contact", "Contact"), ("snapshot", "Camera snapshot"),
+                               ("reporter", "Reported by"), ("device_id", "Camera"), ("gateway", "Gateway")):
+                if detail.get(key):
+                    rows.append(f"<tr><td><b>{label}</b></td><td>{_e(detail[key])}</td></tr>")
+            if isinstance(detail.get("confidence"), (int, float)):
+                rows.append(f"<tr><td><b>Confidence</b></td><td>{detail['confidence'] * 100:.0f} %</td></tr>")
+            if detail.get("blind"):
+                blind = ", ".join(_e(d) for d in list(detail["blind"])[:20])
+                rows.append(f"<tr><td><b>Blind detectors ({_e(detail.get('blind_count'))})</b></td>"
+                            f"<td>{blind}</td></tr>")
+            parts.append("<h3>Report</h3><table cellpadding=2>" + "".join(rows) + "</table>")
+        devices = incident.get("devices") or []
+        if devices:
+            rows = []
+            for device in devices[:20]:
+                live = live_value(str(device.get("device_id")))
+                now_value = number(live, str(device.get("unit") or "")) if live is not None else "—"
+                rows.append(f"<tr><td>{_e(kind_label(str(device.get('kind'))))}</td><td>{_e(device.get('device_id'))}"
+                            f"</td><td>{_e(value_text(device))}</td><td><b>{_e(now_value)}</b></td></tr>")
+            parts.append("<h3>Devices in alarm</h3><table cellpadding=2><tr><th>Kind</th><th>Device</th>"
+                         "<th>At the alarm</th><th>Now</th></tr>" + "".join(rows) + "</table>")
+        commands = incident.get("commands") or []
+        if commands:
+            rows = []
+            for command in commands:
+                live = live_value(str(command.get("device_id")))
+                actuator = {1.0: "running / on", 0.0: "off", 2.0: "recalled"}.get(live, number(live)) \
+                    if live is not None else "no report"
+                state = COMMAND_STATE.get(str(command.get("state")), _e(command.get("state")))
+                rows.append(f"<tr><td>{_e(command.get('device_id'))}</td><td>{_e(command.get('action'))}</td>"
+                            f"<td>{state}</td><td>{_e(actuator)}</td></tr>")
+            parts.append("<h3>Linked actions</h3><table cellpadding=2><tr><th>Actuator</th><th>Command</th>"
+                         "<th>State</th><th>Actuator now</th></tr>" + "".join(rows) + "</table>")
+        for order_id in incident.get("orders") or []:
+            order = orders.get(order_id)
+            if order is None:
+                parts.append(f"<p>Order {_e(order_id)}: closed</p>")
+                continue
+            history = "".join(f"<li>{_clock(h.get('ts'))} {_e(str(h.get('status', '')).replace('_', ' '))}"
+                              f"{' — ' + _e(h.get('result')) if h.get('result') else ''}"
+                              f"{' (' + _e(h.get('by')) + ')' if h.get('by') else ''}</li>"
+                              for h in order.get("history") or [] if isinstance(h, dict))
+            parts.append(f"<h3>Order {_e(order_id)} — {_e(unit_names(order.get('units') or [order.get('unit')]))}"
+                         f"</h3><p>{_e(str(order.get('status')).replace('_', ' '))} · "
+                         f"{_e(due_text(order.get('deadline_ts'), now))}</p><ul>{history}</ul>"
+                         + (f"<p><b>Result:</b> {_e(order['result'])}</p>" if order.get("result") else ""))
+        cameras = incident.get("cameras") or []
+        if cameras:
+            parts.append("<h3>Cameras covering the place</h3><p>" + ", ".join(_e(c) for c in cameras) + "</p>")
+        timeline = [e for e in incident.get("timeline") or [] if isinstance(e, dict)]
+        rows = "".join(f"<tr><td>{_clock(e.get('ts'))}</td><td>{_e(e.get('what'))}</td><td>{_e(e.get('text'))}</td>"
+                       f"<td>{_e(e.get('by')) if e.get('by') else ''}</td></tr>"
+                       for e in reversed(timeline[-TIMELINE_SHOWN:]))
+        parts.append(f"<h3>Timeline ({len(timeline)} entries, newest first)</h3><table cellpadding=2>{rows}</table>")
+        self.text.setHtml("".join(parts))
+
+    def set_trend(self, times: np.ndarray, values: np.ndarray, devices: list[dict]) -> None:
+        """The trend of the incident's devices in alarm (their order in `devices` is the columns')."""
+        unit = str(devices[0].get("unit") or "") if devices else ""
+        limits = []
+        if devices:
+            for key, label in (("alarm_high", "alarm high"), ("alarm_low", "alarm low")):
+                value = devices[0].get(key)
+                if isinstance(value, (int, float)) and math.isfinite(value):
+                    limits.append((label, float(value)))
+        names = [str(d.get("device_id")) for d in devices]
+        kind = kind_label(str(devices[0].get("kind"))) if devices else ""
+        self.trend_title.setText(f"Trend: {kind} of {len(devices)} device(s) in alarm" if devices else "")
+        self.trend.set_series(times, values, names, unit, limits)
