@@ -237,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
                              f"garage_co@T12,smoke_tower@T03 (default none); names: {', '.join(SCENARIOS)}")
     parser.add_argument("--rate", type=float, default=0.2,
                         help="reports per device per second of the embedded simulator (default 0.2)")
+    parser.add_argument("--select-incident", action="store_true",
+                        help="open the most urgent incident as soon as there is one (the wall, screenshots)")
     parser.add_argument("--events-per-hour", type=float, default=4.0,
                         help="residents' requests, grid staff reports and camera events per hour from the embedded "
                              "simulator (default 4)")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from twin_app.core.database import EngineDatabase
 from twin_app.core.engine import Engine
@@ -251,3 +255,36 @@ def test_a_flood_of_alarms_in_one_place_is_not_an_incident_flood(small_index, tm
     engine.step(_drain(_reading(rows, 0.3, T0 + 3)), T0 + 3)
     assert len(engine.alarms.alarms) >= 10 and engine.alarms.flood(T0 + 3) == "flood"
     assert len(engine.incidents.incidents) == 1 and engine.incidents.flood(T0 + 3) == "normal"
+
+
+incident_bodies = st.dictionaries(
+    st.sampled_from(["request", "operator", "console", "incident_id", "alarm_id", "alarm_ids", "order_id", "unit",
+                     "units", "status", "result", "minutes", "reason", "text"]),
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=12),
+              st.sampled_from(["#", "a/b", "+", "\ud800", "x" * 3000, "PM-1", "FB-1", "REAL", "wall", "r-1"]),
+              st.lists(st.sampled_from(["PM-1", "PM-1", "FB-2", "#", "XX", "\ud800"]), max_size=12)),
+    max_size=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=st.lists(st.tuples(st.sampled_from(["ack", "comment", "shelve", "dispatch", "close", "unit_status"]),
+                                  incident_bodies), min_size=1, max_size=6))
+def test_hostile_incident_actions_never_break_it_nor_double_book_a_unit(small_index, actions) -> None:
+    port = Port()
+    engine = Engine(small_index, port=port)
+    t = _garage_co(engine, small_index, T0)
+    (real,) = engine.incidents.incidents
+    for n, (verb, body) in enumerate(actions):
+        body = {k: (real if v == "REAL" else v) for k, v in body.items()}
+        engine.step(_drain(Action(verb, body)), t + n)
+    for topic, payload, _ in port.sent:
+        assert "#" not in topic and "+" not in topic and topic.count("/") == 1
+        json.dumps(payload)
+    booked = [u for o in engine.dispatcher.orders.values() if o.status in ("dispatched", "en_route", "on_scene",
+                                                                             "escalated") for u in o.units]
+    assert len(booked) == len(set(booked))
+    for unit in engine.dispatcher.units.values():
+        assert (unit.status == "available") == (unit.order is None)
+    for incident in engine.incidents.incidents.values():
+        assert incident.state in ("new", "acknowledged", "dispatched", "on_scene", "resolved")
+        assert len([o for o in incident.order_status.values() if o in ("dispatched", "en_route", "on_scene")]) <= 1

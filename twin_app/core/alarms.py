@@ -61,7 +61,8 @@ PRIORITY_RULES: tuple[tuple[str, str, Priority], ...] = (
 EVENT_PRIORITY = {"object_thrown_from_height": Priority.CRITICAL, "fire_detected": Priority.CRITICAL,
                   "smoke_detected": Priority.CRITICAL, "fall_detected": Priority.HIGH,
                   "fire_lane_blocked": Priority.HIGH, "elevator_trapped": Priority.HIGH,
-                  "garbage_exposed": Priority.LOW, "intrusion": Priority.HIGH}
+                  "garbage_exposed": Priority.LOW, "intrusion": Priority.HIGH,
+                  "resident_request": Priority.MEDIUM, "grid_report": Priority.MEDIUM}
 ON_DELAY_S = {"temperature": 30.0, "humidity": 60.0, "water_pressure": 20.0, "water_level": 20.0, "co": 5.0,
               "co2": 30.0, "noise": 60.0, "pm25": 60.0, "pm10": 60.0, "elevator": 10.0}
 DEFAULT_ON_DELAY_S = 2.0

@@ -17,7 +17,8 @@ from twin_app.core.names import SAFE_NAME, SAFE_REFERENCE
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 MAX_BATCH = 100_000
 EVENT_TYPES = ("fall_detected", "object_thrown_from_height", "garbage_exposed", "fire_lane_blocked", "intrusion",
-               "smoke_detected", "fire_detected", "crowd_gathering", "vehicle_blocking", "elevator_trapped")
+               "smoke_detected", "fire_detected", "crowd_gathering", "vehicle_blocking", "elevator_trapped",
+               "resident_request", "grid_report")  # known types; any other safe type is accepted too
 
 
 _STR = {str}

@@ -61,6 +61,16 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
                 print(f"twin-app: warning: --select {args.select!r}: no such element", file=sys.stderr)
 
         window.model_ready.connect(select)
+    if args.select_incident:
+        def open_most_urgent() -> None:
+            standing = window.incident_dock.standing()
+            if standing and window.incident_detail.incident is None:
+                window.incident_dock.select_incident(str(standing[0]["id"]))
+
+        watch = QTimer(window)
+        watch.setInterval(1000)
+        watch.timeout.connect(open_most_urgent)
+        watch.start()
     if args.screenshot is not None:
         def save() -> None:
             pixmap = window.grab_with_scene()
