@@ -231,7 +231,8 @@ class IncidentBook:
         lead = min(live, key=lambda a: (a.priority, a.condition == "rate_of_rise", a.raised_ts), default=None)
         title = alarm_text(lead.kind, lead.condition, lead.value) if lead is not None else \
             (incident.title.split(" — ")[0] if incident.title else cause_label(incident.cause))
-        where = " ".join(p for p in (incident.building, self._storeys_text(incident), incident.place_name) if p)
+        place = incident.place_name if len(incident.storeys) <= 1 else ""  # a fire on several storeys: the tower
+        where = " ".join(p for p in (incident.building, self._storeys_text(incident), place) if p)
         many = len(incident.sources)
         incident.title = f"{title} — {where}" + (f" · {many} devices" if many > 1 else "")
         if incident.closed:

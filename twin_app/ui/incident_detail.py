@@ -55,7 +55,7 @@ class TrendWidget(QWidget):
         font = QFont(painter.font())
         font.setPointSize(9)
         painter.setFont(font)
-        left, right, top, bottom = 58, 10, 10, 34
+        left, right, top, bottom = 76, 12, 10, 34
         plot = QRectF(left, top, max(10, self.width() - left - right), max(10, self.height() - top - bottom))
         painter.setPen(QPen(QColor("#8899aa"), 1))
         painter.drawRect(plot)
@@ -85,9 +85,11 @@ class TrendWidget(QWidget):
             v = lo + (hi - lo) * k / 2
             painter.drawText(QRectF(0, y(v) - 8, left - 4, 16), Qt.AlignmentFlag.AlignRight,
                              number(v, self.unit))
-        for k in range(3):  # time axis: start, middle, end
+        for k, align in enumerate((Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignHCenter,
+                                   Qt.AlignmentFlag.AlignRight)):  # time axis: start, middle, end, inside the plot
             t = t0 + span * k / 2
-            painter.drawText(QRectF(x(t) - 40, plot.bottom() + 2, 80, 14), Qt.AlignmentFlag.AlignHCenter, _clock(t))
+            box = QRectF(x(t) - 80 * k / 2, plot.bottom() + 2, 80, 14)
+            painter.drawText(box, align, _clock(t))
         painter.drawText(QRectF(plot.left(), plot.bottom() + 16, plot.width(), 14), Qt.AlignmentFlag.AlignHCenter,
                          f"time (last {max(1, round(span / 60))} min)")
         for label, limit in self.limits:
@@ -103,7 +105,12 @@ class TrendWidget(QWidget):
             painter.setPen(QPen(QColor(PALETTE[j % len(PALETTE)]), 2))
             painter.drawPolyline(QPolygonF([QPointF(x(float(t)), y(float(v)))
                                             for t, v in zip(self.times[ok], column[ok], strict=True)]))
-        for j, name in enumerate(self.names[:len(PALETTE)]):  # legend
+        shown = self.names[:len(PALETTE)]
+        if shown:  # legend on a dark box, over the lines
+            width = max(painter.fontMetrics().horizontalAdvance(n) for n in shown) + 10
+            painter.fillRect(QRectF(plot.left() + 2, plot.top() + 2, width, 13 * len(shown) + 4),
+                             QColor(16, 21, 31, 220))
+        for j, name in enumerate(shown):
             painter.setPen(QColor(PALETTE[j % len(PALETTE)]))
             painter.drawText(QPointF(plot.left() + 6, plot.top() + 14 + 13 * j), name)
         painter.end()
@@ -131,11 +138,14 @@ class IncidentDetailDock(QDockWidget):
         layout.addWidget(self.text, 1)
         self.setWidget(body)
         self.incident: dict | None = None
+        self.show_incident(None, {})
 
     def show_incident(self, incident: dict | None, orders: dict[str, dict],
                       live_value: Callable[[str], float | None] | None = None) -> None:
         """Draw an incident (None clears); `live_value` gives a device's value now, from this console's state."""
         self.incident = incident
+        self.trend.setVisible(incident is not None)
+        self.trend_title.setVisible(incident is not None)
         if incident is None:
             self.title.setText("Select an incident")
             self.text.setHtml("")
@@ -177,16 +187,6 @@ class IncidentDetailDock(QDockWidget):
                 rows.append(f"<tr><td><b>Blind detectors ({_e(detail.get('blind_count'))})</b></td>"
                             f"<td>{blind}</td></tr>")
             parts.append("<h3>Report</h3><table cellpadding=2>" + "".join(rows) + "</table>")
-        devices = incident.get("devices") or []
-        if devices:
-            rows = []
-            for device in devices[:20]:
-                live = live_value(str(device.get("device_id")))
-                now_value = number(live, str(device.get("unit") or "")) if live is not None else "—"
-                rows.append(f"<tr><td>{_e(kind_label(str(device.get('kind'))))}</td><td>{_e(device.get('device_id'))}"
-                            f"</td><td>{_e(value_text(device))}</td><td><b>{_e(now_value)}</b></td></tr>")
-            parts.append("<h3>Devices in alarm</h3><table cellpadding=2><tr><th>Kind</th><th>Device</th>"
-                         "<th>At the alarm</th><th>Now</th></tr>" + "".join(rows) + "</table>")
         commands = incident.get("commands") or []
         if commands:
             rows = []
@@ -212,14 +212,24 @@ class IncidentDetailDock(QDockWidget):
                          f"</h3><p>{_e(str(order.get('status')).replace('_', ' '))} · "
                          f"{_e(due_text(order.get('deadline_ts'), now))}</p><ul>{history}</ul>"
                          + (f"<p><b>Result:</b> {_e(order['result'])}</p>" if order.get("result") else ""))
-        cameras = incident.get("cameras") or []
-        if cameras:
-            parts.append("<h3>Cameras covering the place</h3><p>" + ", ".join(_e(c) for c in cameras) + "</p>")
         timeline = [e for e in incident.get("timeline") or [] if isinstance(e, dict)]
         rows = "".join(f"<tr><td>{_clock(e.get('ts'))}</td><td>{_e(e.get('what'))}</td><td>{_e(e.get('text'))}</td>"
                        f"<td>{_e(e.get('by')) if e.get('by') else ''}</td></tr>"
                        for e in reversed(timeline[-TIMELINE_SHOWN:]))
         parts.append(f"<h3>Timeline ({len(timeline)} entries, newest first)</h3><table cellpadding=2>{rows}</table>")
+        devices = incident.get("devices") or []
+        if devices:
+            rows = []
+            for device in devices[:20]:
+                live = live_value(str(device.get("device_id")))
+                now_value = number(live, str(device.get("unit") or "")) if live is not None else "—"
+                rows.append(f"<tr><td>{_e(kind_label(str(device.get('kind'))))}</td><td>{_e(device.get('device_id'))}"
+                            f"</td><td>{_e(value_text(device))}</td><td><b>{_e(now_value)}</b></td></tr>")
+            parts.append("<h3>Devices in alarm</h3><table cellpadding=2><tr><th>Kind</th><th>Device</th>"
+                         "<th>Last published</th><th>Now</th></tr>" + "".join(rows) + "</table>")
+        cameras = incident.get("cameras") or []
+        if cameras:
+            parts.append("<h3>Cameras covering the place</h3><p>" + ", ".join(_e(c) for c in cameras) + "</p>")
         self.text.setHtml("".join(parts))
 
     def set_trend(self, times: np.ndarray, values: np.ndarray, devices: list[dict]) -> None:

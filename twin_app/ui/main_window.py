@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self._live_started = time.time()
         self._notified: set[str] = set()  # critical incidents already announced
         self._marker_key: tuple = ()
+        self._trend_ids: list[str] = []  # the devices whose history the incident's trend draws
         self._blink_phase = True
         self._blink_timer = QTimer(self)
         self._blink_timer.setInterval(BLINK_MS)
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
         self.property_panel = PropertyPanel(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.property_panel)
         self.legend = LegendDock(self)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.legend)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.legend)  # under the model tree
         self.legend.filters_changed.connect(self._refilter)
         self.incident_dock = IncidentDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.incident_dock)
@@ -408,8 +409,8 @@ class MainWindow(QMainWindow):
             times, values = self.live.engine.store.history()
             self.legend.draw_sparkline(times, values, [str(r) for r in rows])
             incident = self.incident_detail.incident
-            if incident is not None:
-                self.incident_detail.set_trend(times, values, (incident.get("devices") or [])[:TREND_DEVICES])
+            if incident is not None and len(self._trend_ids) == values.shape[1]:
+                self.incident_detail.set_trend(times, values, self._watch_trend(incident))
         if changed:
             self.request_render()
         if not self._telemetry_drawn and self.live.engine.store.readings > 0:
@@ -441,14 +442,24 @@ class MainWindow(QMainWindow):
     def _on_incident_selected(self, incident: dict) -> None:
         """An incident chosen in the list: the view flies to its place, its detail and trend are shown."""
         self._on_alarm_selected(incident)
+        self._trend_ids = []
         self._show_incident_detail(incident)
         self.incident_detail.raise_()
-        if self.live is not None and self.devices is not None:
-            ids = [str(d.get("device_id")) for d in (incident.get("devices") or [])[:TREND_DEVICES]]
+
+    def _watch_trend(self, incident: dict) -> list[dict]:
+        """The incident's devices in alarm whose history the trend draws (watched again when the set grows)."""
+        devices = [d for d in (incident.get("devices") or [])[:TREND_DEVICES] if isinstance(d, dict)]
+        ids = [str(d.get("device_id")) for d in devices]
+        if ids != self._trend_ids and self.live is not None and self.devices is not None:
             rows = self.devices.rows_of_ids(ids) if ids else np.zeros(0, dtype=np.int64)
+            devices = [d for d, r in zip(devices, rows, strict=True) if r >= 0]
+            self._trend_ids = [str(d.get("device_id")) for d in devices]
             self.live.engine.store.watch(rows[rows >= 0])
             self.property_panel.watched_rows = rows[rows >= 0]
+            self.legend.sparkline_title.setText(f"Live: {', '.join(self._trend_ids)}" if ids else "")
             self._last_panel_refresh = 0.0
+        by_id = {str(d.get("device_id")): d for d in devices}
+        return [by_id[i] for i in self._trend_ids if i in by_id]
 
     def _show_incident_detail(self, incident: dict | None) -> None:
         store = self.live.engine.store if self.live is not None else None
@@ -461,6 +472,8 @@ class MainWindow(QMainWindow):
             return float(store.value[row]) if row >= 0 and store.ts[row] > 0 else None
 
         self.incident_detail.show_incident(incident, self.dispatch_dock.orders, live_value)
+        if incident is not None:
+            self._watch_trend(incident)
 
     def _update_command_panel(self, result) -> None:
         for body in self.live.answered.values():  # answers to this console's own pending actions only
