@@ -237,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
                              f"garage_co@T12,smoke_tower@T03 (default none); names: {', '.join(SCENARIOS)}")
     parser.add_argument("--rate", type=float, default=0.2,
                         help="reports per device per second of the embedded simulator (default 0.2)")
+    parser.add_argument("--sound", choices=("on", "off"), default=None,
+                        help="a sound with the notice of a new critical incident (default on; $TWIN_APP_SOUND=0 "
+                             "turns it off)")
     parser.add_argument("--select-incident", action="store_true",
                         help="open the most urgent incident as soon as there is one (the wall, screenshots)")
     parser.add_argument("--events-per-hour", type=float, default=4.0,

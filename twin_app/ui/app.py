@@ -34,6 +34,8 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     app.setApplicationName("twin-app")
     app.setOrganizationName("Mumianling")
     window = MainWindow(size)
+    if args.sound is not None:
+        window.sound = args.sound == "on"
     status = {"code": 0}
 
     def fail(message: str) -> None:
