@@ -288,3 +288,100 @@ def test_hostile_incident_actions_never_break_it_nor_double_book_a_unit(small_in
     for incident in engine.incidents.incidents.values():
         assert incident.state in ("new", "acknowledged", "dispatched", "on_scene", "resolved")
         assert len([o for o in incident.order_status.values() if o in ("dispatched", "en_route", "on_scene")]) <= 1
+
+
+def test_a_late_confirmation_clears_the_unconfirmed_command_and_the_incident_can_close(small_index, tmp_path) -> None:
+    engine = _engine(small_index, tmp_path)
+    t = _garage_co(engine, small_index, T0)
+    fans = _rows(small_index, "T01-B1-GZA-FAN", "fan")
+    co = _rows(small_index, "T01-B1-GZA", "co")
+    engine.step(_drain(_reading(co, 100.0, t + 25)), t + 25)
+    engine.step(_drain(_reading(co, 100.0, t + 40)), t + 40)  # the fans did not answer within 30 s
+    (incident,) = engine.incidents.incidents.values()
+    unconfirmed = [engine.alarms.alarms[a] for a in incident.alarms
+                   if a in engine.alarms.alarms and engine.alarms.alarms[a].condition == "action_unconfirmed"]
+    assert len(unconfirmed) == len(fans) and all(a.active for a in unconfirmed)
+    assert {c["state"] for c in incident.commands} == {"unconfirmed"}
+    engine.step(_drain(_reading(fans, 1.0, t + 45)), t + 45)  # late, but running
+    assert not any(a.active for a in unconfirmed) and {c["state"] for c in incident.commands} == {"confirmed"}
+    engine.step(_drain(_reading(co, 8.0, t + 50)), t + 50)
+    engine.step(_drain(_reading(co, 8.0, t + 90)), t + 90)
+    assert _act(engine, "ack", t + 91, incident_id=incident.id)["ok"]
+    answer = _act(engine, "close", t + 92, incident_id=incident.id, result="fans ran late; CO back to 8 ppm")
+    assert answer["ok"], answer
+
+
+def test_every_unit_of_an_order_stays_booked_across_a_restart(small_index, tmp_path) -> None:
+    engine = _engine(small_index, tmp_path)
+    for k, storey in enumerate(("3F", "4F")):
+        rows = _rows(small_index, f"T02-{storey}-SMK", "smoke")
+        engine.step(_drain(_reading(rows, 0.3, T0 + 8 * k)), T0 + 8 * k)
+        engine.step(_drain(_reading(rows, 0.3, T0 + 8 * k + 3)), T0 + 8 * k + 3)
+    (order,) = engine.dispatcher.orders.values()
+    assert sorted(order.units) == ["FB-1", "FB-2"]
+    engine.database.close()
+    again = _engine(small_index, tmp_path)
+    assert {u: again.dispatcher.units[u].status for u in ("FB-1", "FB-2")} == {"FB-1": "dispatched",
+                                                                               "FB-2": "dispatched"}
+    assert again.dispatcher.propose(again.dispatcher.matrix["smoke"]).units == []  # none free for another fire
+
+
+def test_a_fire_that_flares_up_again_reopens_its_incident_and_sends_units_again(small_index, tmp_path) -> None:
+    engine = _engine(small_index, tmp_path)
+    rows = _rows(small_index, "T02-3F-SMK", "smoke")
+    engine.step(_drain(_reading(rows, 0.3, T0)), T0)
+    engine.step(_drain(_reading(rows, 0.3, T0 + 3)), T0 + 3)
+    (incident,) = engine.incidents.incidents.values()
+    (order,) = engine.dispatcher.orders.values()
+    assert _act(engine, "ack", T0 + 10, incident_id=incident.id)["ok"]
+    _act(engine, "unit_status", T0 + 200, order_id=order.id, status="done", result="burnt pan, smoke cleared")
+    assert incident.state == "resolved"
+    higher = _rows(small_index, "T02-5F-SMK", "smoke")
+    engine.step(_drain(_reading(higher, 0.3, T0 + 300)), T0 + 300)
+    engine.step(_drain(_reading(higher, 0.3, T0 + 303)), T0 + 303)
+    assert incident.state == "dispatched" and incident.unacknowledged > 0 and incident.ack_ts is None
+    assert len(incident.orders) == 2 and engine.dispatcher.open_order_of(incident.id) is not None
+    assert any(e["text"].startswith("Reopened") for e in incident.timeline)
+
+
+def test_an_alarm_whose_shelving_ends_after_its_incident_closed_gets_a_new_incident(small_index, tmp_path) -> None:
+    engine = _engine(small_index, tmp_path)
+    leak = _rows(small_index, "T01-3F-A01", "water_leak")[:1]
+    engine.step(_drain(_reading(leak, 1.0, T0)), T0)
+    engine.step(_drain(_reading(leak, 1.0, T0 + 40)), T0 + 40)
+    (incident,) = engine.incidents.incidents.values()
+    assert _act(engine, "ack", T0 + 41, incident_id=incident.id)["ok"]
+    assert _act(engine, "shelve", T0 + 42, incident_id=incident.id, reason="plumber on site", minutes=5)["ok"]
+    engine.step(_drain(_reading(leak, 0.0, T0 + 50)), T0 + 50)
+    engine.step(_drain(_reading(leak, 0.0, T0 + 90)), T0 + 90)
+    assert _act(engine, "close", T0 + 91, incident_id=incident.id, result="pipe fixed")["ok"]
+    engine.step(_drain(_reading(leak, 1.0, T0 + 120)), T0 + 120)  # it leaks again while shelved
+    engine.step(_drain(_reading(leak, 1.0, T0 + 160)), T0 + 160)
+    engine.step(_drain(_reading(leak, 1.0, T0 + 400)), T0 + 400)  # the shelving ends
+    (again,) = engine.incidents.incidents.values()
+    assert again.id != incident.id and again.unacknowledged == 1
+
+
+def test_a_second_request_from_the_same_flat_keeps_its_text(small_index, tmp_path) -> None:
+    engine = _engine(small_index, tmp_path)
+    devices = small_index.devices
+    flat = str(devices["host_global_id"][devices["device_id"].str.startswith("T01-3F-A01")].iloc[0])
+    for n, text in enumerate(("Neighbour's dog barking", "Smell of gas near the kitchen")):
+        engine.step(_drain(Event({"id": f"req-{n}", "ts": T0 + n, "type": "resident_request", "host_global_id": flat,
+                                  "text": text, "contact": "resident:T01-3F-A01"})), T0 + n)
+    (incident,) = engine.incidents.incidents.values()
+    texts = " ".join(e["text"] for e in incident.timeline)
+    assert "dog barking" in texts and "Smell of gas" in texts
+    assert incident.detail["more"][0]["text"] == "Smell of gas near the kitchen"
+
+
+def test_a_flapping_gateway_counts_its_blind_detectors_once(small_index, tmp_path) -> None:
+    engine = _engine(small_index, tmp_path)
+    gateway = str(small_index.devices["gateway"][small_index.devices["device_id"].str.startswith("T01-3F")].iloc[0])
+    engine.step(_drain(GatewayStatus(gateway, False)), T0)
+    (incident,) = engine.incidents.incidents.values()
+    count = incident.detail["blind_count"]
+    for k in range(3):
+        engine.step(_drain(GatewayStatus(gateway, True)), T0 + 10 + k * 20)
+        engine.step(_drain(GatewayStatus(gateway, False)), T0 + 20 + k * 20)
+    assert list(engine.incidents.incidents.values()) == [incident] and incident.detail["blind_count"] == count

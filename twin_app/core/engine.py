@@ -31,7 +31,7 @@ from twin_app.core.devices import DeviceIndex
 from twin_app.core.dispatch import Dispatcher, Order, Responsibility, order_from_json
 from twin_app.core.errors import InputError
 from twin_app.core.inbox import Action, Drained
-from twin_app.core.incidents import OPEN_ORDER, Incident, IncidentBook, Place, kpi_record, kpis
+from twin_app.core.incidents import OPEN_ORDER, STANDING, Incident, IncidentBook, Place, kpi_record, kpis
 from twin_app.core.names import is_safe_name, safe_name, short_text
 from twin_app.core.state import DeviceState, StateStore
 from twin_app.core.texts import alarm_text, kind_label, party_label
@@ -49,6 +49,9 @@ INCIDENT_VERBS = ("ack", "comment", "shelve", "dispatch", "close")
 DEVICES_SHOWN = 50  # devices in alarm listed in an incident's payload
 CAMERAS_SHOWN = 6
 EVENT_DETAIL = ("text", "contact", "snapshot", "detail", "reporter")  # free texts an event may carry
+EVENTS_KEPT = 20  # further events of an incident kept with their texts (all are in its timeline)
+BLIND_KEPT = 200  # blind detectors named in an incident
+ALARMS_SHOWN = 500  # alarm ids in an incident's payload (alarm_count has them all)
 
 
 class Port(Protocol):
@@ -113,17 +116,20 @@ class PendingCommand:
     token: object = None
     restored: bool = False  # taken back after a restart: its confirmation time starts again then
     grace_from: float | None = None
+    unconfirmed: bool = False  # its alarm was raised; still watched: a late confirmation clears the alarm
 
     def to_record(self) -> dict:
         c = self.command
         return {"id": self.id, "sent_ts": self.sent_ts, "alarm_id": self.alarm_id, "confirmed": self.confirmed,
                 "delivered": self.delivered, "device_id": c.device_id, "row": c.row, "action": c.action,
-                "reason": c.reason, "confirm_value": c.confirm_value, "done": self.confirmed}
+                "reason": c.reason, "confirm_value": c.confirm_value, "done": self.confirmed,
+                "unconfirmed": self.unconfirmed}
 
     @classmethod
     def from_record(cls, r: dict) -> PendingCommand:
         command = Command(r["device_id"], int(r["row"]), r["action"], r["reason"], float(r["confirm_value"]))
-        return cls(command, r["id"], float(r["sent_ts"]), r["alarm_id"], bool(r["confirmed"]), bool(r["delivered"]))
+        return cls(command, r["id"], float(r["sent_ts"]), r["alarm_id"], bool(r["confirmed"]), bool(r["delivered"]),
+                   unconfirmed=bool(r.get("unconfirmed", False)))
 
 
 def _finite(value: float) -> float | None:
@@ -347,6 +353,9 @@ class Engine:
             if alarm.state == AlarmState.UNACK_ACTIVE and not alarm.handled:
                 alarm.handled = True
                 self._guard(f"incident of {alarm.id}", lambda a=alarm: self._incident_of(a, now))
+        for alarm in list(changed.values()):  # active and standing, yet in no incident: it gets one
+            if alarm.active and alarm.state in STANDING and alarm.id not in self.incidents.of_alarm:
+                self._guard(f"incident of {alarm.id}", lambda a=alarm: self._incident_of(a, now))
         for order in self._guard("escalation", lambda: self.dispatcher.overdue(now)) or []:
             self._record(SYSTEM, "escalate", order.id, {"status": "dispatched"}, order.to_json())
             self._publish_order(order)
@@ -454,9 +463,10 @@ class Engine:
         if incident is not None:
             incident.order_status[order.id] = order.status
             self._touch(incident)
-        unit = self.dispatcher.units.get(order.unit)
-        if unit is not None:
-            self._changes.units[unit.id] = (unit.status, unit.order)
+        for unit_id in order.units or [order.unit]:  # every unit of the order (a fire takes two engines)
+            unit = self.dispatcher.units.get(unit_id)
+            if unit is not None:
+                self._changes.units[unit.id] = (unit.status, unit.order)
         self._send(f"dispatch/{order.id}", order.to_json())
         if ended:  # published once as it ended, then its retained topic is cleared; its record stays
             self._send(f"dispatch/{order.id}", None)
@@ -554,17 +564,23 @@ class Engine:
             if pending.restored and pending.grace_from is None:
                 pending.grace_from = now
             deadline = (pending.grace_from or pending.sent_ts) + CONFIRM_AFTER_S
+            key = f"{pending.command.device_id}:action_unconfirmed"
             if store.ts[row] >= pending.sent_ts and store.value[row] == pending.command.confirm_value:
                 pending.confirmed = True
                 self._record(SYSTEM, "cmd:confirmed", pending.command.device_id, None, {"id": pending.id})
                 self._command_state(pending, "confirmed", now)
-            elif now > deadline:
+                if pending.unconfirmed:  # late, but done: its alarm returns to normal
+                    alarm = self.alarms.raise_condition(key, pending.command.device_id, "action_unconfirmed",
+                                                        str(self.alarms.kinds[row]), Priority.HIGH, -1, "", False, now)
+                    if alarm is not None:
+                        changed.append(alarm)
+            elif now > deadline and not pending.unconfirmed:
                 host = int(self.index.host_element[row])
                 alarm = self.alarms.raise_condition(
-                    f"{pending.command.device_id}:action_unconfirmed", pending.command.device_id,
-                    "action_unconfirmed", str(self.alarms.kinds[row]), Priority.HIGH, host,
-                    str(self.alarms.host_global_ids[row]), True, now)
-                pending.confirmed = True  # raised once
+                    key, pending.command.device_id, "action_unconfirmed", str(self.alarms.kinds[row]), Priority.HIGH,
+                    host, str(self.alarms.host_global_ids[row]), True, now)
+                pending.unconfirmed = True  # raised once; still watched
+                self._changes.commands[pending.id] = pending.to_record()
                 incident = self._command_state(pending, "unconfirmed", now)
                 if alarm is not None:
                     changed.append(alarm)
@@ -667,18 +683,16 @@ class Engine:
             incident, created = origin, False
         else:
             incident, created = self.incidents.attach(alarm, now)
+        reopened = not created and incident.state == "resolved"
+        if reopened:  # it flared up again: acknowledged anew, and dispatched anew where the matrix says so
+            incident.ack_by = incident.ack_ts = incident.resolved_ts = None
+            incident.state = "new"
+            incident.note(now, "state", "Reopened: a new alarm after it was resolved", SYSTEM)
         detail = self._details.pop(alarm.id, None)
         if detail is not None:
-            if incident.detail is None:
-                incident.detail = detail
-            elif "blind" in detail:  # a second blind gateway or detector on the same storey
-                incident.detail["blind"] = list(dict.fromkeys(incident.detail.get("blind", []) + detail["blind"]))
-                incident.detail["blind_count"] = incident.detail.get("blind_count", 0) + detail["blind_count"]
+            self._merge_detail(incident, alarm, detail, now)
         if alarm.condition == "stale":  # a dark gateway: its silent detectors are the blind ones
-            incident.detail = incident.detail or {"blind": [], "blind_count": 0}
-            if alarm.source not in incident.detail.setdefault("blind", []):
-                incident.detail["blind"].append(alarm.source)
-                incident.detail["blind_count"] = incident.detail.get("blind_count", 0) + 1
+            self._merge_detail(incident, alarm, {"blind": [alarm.source], "blind_count": 1}, now)
         if created:
             rule = self.dispatcher.responsibility(alarm)
             incident.rule = rule.match
@@ -687,7 +701,34 @@ class Engine:
             self._record(SYSTEM, "incident", incident.id, None, {"cause": incident.cause, "first_out": alarm.id})
         self._touch(incident)
         self._linked_actions(alarm, incident, now)
-        self._auto_dispatch(incident, now)
+        self._auto_dispatch(incident, now, reopened)
+
+    @staticmethod
+    def _merge_detail(incident: Incident, alarm: Alarm, detail: dict, now: float) -> None:
+        """What an event or a blind gateway says joins the incident's detail; nothing earlier is lost."""
+        if "blind" in detail:
+            held = incident.detail if incident.detail is not None and "blind" in incident.detail else None
+            if held is None:
+                incident.detail = {**(incident.detail or {}), **detail, "gateways": {}}
+                held = incident.detail
+            else:
+                held["blind"] = list(dict.fromkeys(held["blind"] + detail["blind"]))[:BLIND_KEPT]
+            gateway = detail.get("gateway")
+            if gateway:  # counted once per gateway, however often it goes offline again
+                held.setdefault("gateways", {})[gateway] = detail["blind_count"]
+            # each gateway counted once however often it goes offline; a dark gateway's detectors one by one
+            held["blind_count"] = max(sum(held.get("gateways", {}).values()), len(held["blind"]))
+            return
+        if incident.detail is None:
+            incident.detail = dict(detail)
+        else:  # a second event at the same place: its text is kept too
+            incident.detail.setdefault("more", [])
+            if len(incident.detail["more"]) < EVENTS_KEPT:
+                incident.detail["more"].append(dict(detail))
+        text = detail.get("text") or detail.get("detail")
+        if text:
+            extra = f" ({detail['contact']})" if detail.get("contact") else ""
+            incident.note(now, "event", f"{kind_label(alarm.kind)}: {text}{extra}", detail.get("reporter"))
 
     def _busy_elsewhere(self, incident: Incident) -> bool:
         """Another open incident of the same cause in the same tower already has units: this may be a duplicate."""
@@ -695,7 +736,7 @@ class Engine:
                    and self.dispatcher.open_order_of(other.id) is not None
                    for other in self.incidents.incidents.values())
 
-    def _auto_dispatch(self, incident: Incident, now: float) -> None:
+    def _auto_dispatch(self, incident: Incident, now: float, reopened: bool = False) -> None:
         """Where the matrix says so, units go without waiting: once per incident, reinforced once it is confirmed."""
         rule = self._rule(incident)
         if not rule.auto:
@@ -703,7 +744,7 @@ class Engine:
         confirmed = len(incident.sources) >= 2
         order = self.dispatcher.open_order_of(incident.id)
         if order is None:
-            if incident.orders:  # its order is done: no second order by itself
+            if incident.orders and not reopened:  # its order is done: no second order by itself
                 return
             proposal = self.dispatcher.propose(rule, confirmed, self._busy_elsewhere(incident))
             if proposal.units:
@@ -746,6 +787,7 @@ class Engine:
             self._touch(incident)
         for incident in book.idle_resolved(now):
             book.close(incident, SYSTEM, now, "closed by the system: cleared and acknowledged an hour ago, no order")
+            self._record(SYSTEM, "close", incident.id, {"state": "resolved"}, {"state": "closed"})
             self._touch(incident)
         touched, self._touched = list(self._touched.values()), {}
         for incident in touched:
@@ -768,6 +810,7 @@ class Engine:
         out["priority"] = incident.priority.name.lower()
         out["party_name"] = party_label(incident.party)
         out["alarm_count"] = len(incident.alarms)
+        out["alarms"] = incident.alarms[-ALARMS_SHOWN:]  # the newest; all of them are in the database record
         out["place"] = {"building": incident.building, "storey": incident.storey, "storeys": incident.storeys,
                         "name": incident.place_name, "host_global_id": incident.host_global_id}
         out["devices"] = self._devices_in_alarm(incident)
@@ -1030,7 +1073,8 @@ class Engine:
         unacked = [a for a in live if a.state in (AlarmState.UNACK_ACTIVE, AlarmState.UNACK_RTN)]
         if unacked:
             raise InputError(where, f"{len(unacked)} alarm(s) not acknowledged: acknowledge it first")
-        active = [a for a in live if a.active and a.is_device and a.condition != "offline"]
+        ignored = (AlarmState.OUT_OF_SERVICE, AlarmState.SUPPRESSED)  # maintenance or design decided on these
+        active = [a for a in live if a.active and a.is_device and a.condition != "offline" and a.state not in ignored]
         offline = [a for a in live if a.active and a.condition == "offline"]
         if active or offline:
             first = (active or offline)[0]
@@ -1039,7 +1083,7 @@ class Engine:
                                     "until they clear")
         done = [o for o, status in incident.order_status.items() if status == "done"]
         results = [self.dispatcher.orders[o].result for o in done if o in self.dispatcher.orders]
-        result = result or next((r for r in reversed(results) if r), None)
+        result = result or next((r for r in reversed(results) if r), None) or incident.result
         if not result:
             raise InputError(where, "closing needs its result: what was found and done")
         for order_id in done:
@@ -1120,4 +1164,5 @@ class Engine:
                  for b in buildings}
         return {"devices": counts, "buildings": worst, "readings_per_s": round(self.readings_per_s(), 1),
                 "uptime_s": round(time.time() - self.started, 1), "steps": self.steps,
+                "incidents": len(self.incidents.incidents),
                 "max_step_ms": round(self.max_step_s * 1000.0, 1)}

@@ -154,6 +154,7 @@ class IncidentBook:
         self.incidents: dict[str, Incident] = {}  # open ones by id
         self.of_alarm: dict[str, str] = {}  # alarm id -> incident id (open incidents)
         self._by_key: dict[str, str] = {}  # grouping key -> the latest open incident
+        self._sources: dict[str, set[str]] = {}  # incident id -> its sources, for membership in constant time
         self.serial = 0
         self.created_times: deque[float] = deque()  # for the flood rate: incidents created in the last 10 minutes
 
@@ -178,8 +179,9 @@ class IncidentBook:
         place = self.place_of(alarm.host_element, alarm.host_global_id)
         key = self.key_of(alarm, cause, place)
         incident = self.incidents.get(self._by_key.get(key, ""))
-        if incident is not None and incident.state == "resolved" and now - incident.updated_ts > JOIN_WINDOW_S:
-            incident = None
+        if incident is not None and incident.state == "resolved" and \
+                now - (incident.resolved_ts or incident.updated_ts) > JOIN_WINDOW_S:
+            incident = None  # resolved more than 10 minutes ago: a new incident
         created = incident is None
         if incident is None:
             self.serial += 1
@@ -192,7 +194,9 @@ class IncidentBook:
         incident.alarms.append(alarm.id)
         self.of_alarm[alarm.id] = incident.id
         incident.updated_ts = now
-        if alarm.source not in incident.sources:
+        sources = self._sources.setdefault(incident.id, set(incident.sources))
+        if alarm.source not in sources:  # a set beside the list: constant time in a flood
+            sources.add(alarm.source)
             incident.sources.append(alarm.source)
         if place.storey and place.storey not in incident.storeys:
             incident.storeys.append(place.storey)
@@ -243,6 +247,8 @@ class IncidentBook:
             state = "on_scene"
         elif any(s in OPEN_ORDER for s in statuses):
             state = "dispatched"
+        elif incident.unacknowledged and incident.ack_ts is None:
+            state = "new"  # never acknowledged, or reopened by a new alarm
         elif (statuses and all(s in ("done", "closed", "cancelled") for s in statuses) and "done" in statuses) or \
                 (not incident.active and not incident.unacknowledged and incident.ack_ts is not None):
             state = "resolved"  # its units are done, or everything cleared and was acknowledged
@@ -269,6 +275,7 @@ class IncidentBook:
             incident.result = result
         incident.note(now, "closed", f"Closed{': ' + result if result else ''}", by)
         self.incidents.pop(incident.id, None)
+        self._sources.pop(incident.id, None)
         if self._by_key.get(incident.key) == incident.id:
             del self._by_key[incident.key]
         for alarm_id in incident.alarms:
