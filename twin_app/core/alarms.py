@@ -116,6 +116,7 @@ class Alarm:
     occurrence: int = 1
     previous: str | None = None  # the id of the earlier occurrence
     handled: bool = False  # its linked actions and automatic dispatch are done (once per occurrence)
+    row: int = -1  # the device's registry row (-1: not a device, or not known)
 
     @property
     def finished(self) -> bool:
@@ -285,7 +286,7 @@ class AlarmSystem:
             if condition == "rate_of_rise":  # a silent detector keeps the priority of what it guards
                 prio = Priority(min(int(prio) + 1, int(Priority.LOW)))
             return Alarm(alarm_id, device_id, condition, kind, prio, int(index.host_element[row]),
-                         str(self.host_global_ids[row]))
+                         str(self.host_global_ids[row]), row=row)
 
         alarm = self._occurrence(f"{device_id}:{condition}", active, make)
         if alarm is None:

@@ -16,7 +16,7 @@ import logging
 import math
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -199,6 +199,10 @@ class Engine:
         self._kpi_records: dict[str, dict] = {}  # incident id -> its KPI record (the last week)
         self._saved_incident_serial = 0
         self._cameras = self._camera_index() if rules else {}
+        self._busy: Counter | None = None
+        self._places: dict[int, Place] = {}
+        devices = index.devices
+        self._device_units = devices["unit"].astype(str).to_numpy() if "unit" in devices else None
         if database is not None:
             self.restore()
 
@@ -459,6 +463,7 @@ class Engine:
     def _publish_order(self, order: Order) -> None:
         ended = order.status in ("closed", "cancelled")
         self._changes.orders[order.id] = {**order.to_json(), "open": not ended}
+        self._busy = None
         incident = self.incidents.incidents.get(order.incident_id)
         if incident is not None:
             incident.order_status[order.id] = order.status
@@ -532,6 +537,7 @@ class Engine:
             self._record(SYSTEM, f"cmd:{command.action}", command.device_id, None,
                          {"id": pending.id, "alarm": alarm.id, "incident": incident.id})
             incident.commands.append({"id": pending.id, "device_id": command.device_id, "action": command.action,
+                                      "row": command.row,
                                       "kind": str(self.alarms.kinds[command.row]), "state": "sent", "sent_ts": now,
                                       "done_ts": None, "reason": command.reason})
             incident.note(now, "command", f"{kind_label(str(self.alarms.kinds[command.row]))} {command.device_id} "
@@ -606,9 +612,16 @@ class Engine:
 
     # -- incidents ----------------------------------------------------------------------------------
     def _place(self, element: int, global_id: str) -> Place:
-        model = self.index.model
+        """The place of a host element, named (cached: the model does not change)."""
         if element < 0:
             return Place(-1, global_id, "", "", "")
+        place = self._places.get(element)
+        if place is None:
+            place = self._places[element] = self._name_place(element)
+        return place
+
+    def _name_place(self, element: int) -> Place:
+        model = self.index.model
         building = int(model.building[element])
         storey = int(model.storey[element])
         if str(model.ifc_class[element]) != "IfcSpace" and storey >= 0:
@@ -732,9 +745,14 @@ class Engine:
 
     def _busy_elsewhere(self, incident: Incident) -> bool:
         """Another open incident of the same cause in the same tower already has units: this may be a duplicate."""
-        return any(other is not incident and other.cause == incident.cause and other.building == incident.building
-                   and self.dispatcher.open_order_of(other.id) is not None
-                   for other in self.incidents.incidents.values())
+        if self._busy is None:  # (cause, tower) -> incidents with an open order, counted once per order change
+            self._busy = Counter()
+            for order in self.dispatcher.orders.values():
+                other = self.incidents.incidents.get(order.incident_id)
+                if other is not None and order.status in OPEN_ORDER:
+                    self._busy[(other.cause, other.building)] += 1
+        mine = 1 if self.dispatcher.open_order_of(incident.id) is not None else 0
+        return self._busy[(incident.cause, incident.building)] > mine
 
     def _auto_dispatch(self, incident: Incident, now: float, reopened: bool = False) -> None:
         """Where the matrix says so, units go without waiting: once per incident, reinforced once it is confirmed."""
@@ -816,8 +834,8 @@ class Engine:
         out["devices"] = self._devices_in_alarm(incident)
         store = self.store
         for entry in out["commands"]:
-            row = int(self.index.rows_of_ids([entry["device_id"]])[0])
-            entry["live_value"] = float(store.value[row]) if row >= 0 and store.ts[row] > 0 else None
+            row = int(entry.get("row", -1))
+            entry["live_value"] = float(store.value[row]) if 0 <= row < len(store.value) and store.ts[row] > 0 else None
         if not incident.closed and self.dispatcher.open_order_of(incident.id) is None:
             rule = self._rule(incident)
             out["proposal"] = self.dispatcher.propose(rule, len(incident.sources) >= 2,
@@ -829,21 +847,24 @@ class Engine:
         return out
 
     def _devices_in_alarm(self, incident: Incident) -> list[dict]:
-        sources = [a.source for a in (self.alarms.alarms.get(i) for i in incident.alarms)
-                   if a is not None and a.is_device]
-        sources = list(dict.fromkeys(sources))[:DEVICES_SHOWN]
-        if not sources:
-            return []
-        rows = self.index.rows_of_ids(sources)
+        rows_of: dict[str, int] = {}
+        for alarm in (self.alarms.alarms.get(i) for i in incident.alarms):
+            if alarm is not None and alarm.is_device and alarm.source not in rows_of:
+                rows_of[alarm.source] = alarm.row
+                if len(rows_of) >= DEVICES_SHOWN:
+                    break
+        unknown = [d for d, r in rows_of.items() if r < 0]  # alarms restored from an older record
+        if unknown:
+            rows_of.update(zip(unknown, (int(r) for r in self.index.rows_of_ids(unknown)), strict=True))
         store, system = self.store, self.alarms
         out = []
-        for device, row in zip(sources, rows, strict=True):
+        for device, row in rows_of.items():
             if row < 0:
                 continue
             kind = str(system.kinds[row])
             value = float(store.value[row]) if store.ts[row] > 0 else None
             out.append({"device_id": device, "kind": kind, "kind_name": kind_label(kind),
-                        "unit": str(self.index.devices["unit"].iat[int(row)]) if "unit" in self.index.devices else "",
+                        "unit": str(self._device_units[row]) if self._device_units is not None else "",
                         "value": value, "alarm_high": _finite(system.alarm_high[row]),
                         "alarm_low": _finite(system.alarm_low[row])})
         return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 from twin_app.core.alarms import Alarm, AlarmState, Priority
 from twin_app.core.errors import InputError
@@ -128,7 +128,13 @@ class Incident:
         self.timeline.append({"ts": ts, "what": what, "text": text, "by": by})
 
     def to_record(self) -> dict:
-        out = asdict(self)
+        """Its fields as plain data (lists copied, entries shared: they are not changed once written)."""
+        out = {name: getattr(self, name) for name in _INCIDENT_FIELDS}
+        for name in ("storeys", "alarms", "orders", "units", "timeline", "sources"):
+            out[name] = list(out[name])
+        out["commands"] = [dict(c) for c in self.commands]  # their state changes later
+        out["order_status"] = dict(self.order_status)
+        out["detail"] = None if self.detail is None else dict(self.detail)
         out["priority"] = int(self.priority)
         return out
 
@@ -138,6 +144,9 @@ class Incident:
         data = {k: v for k, v in record.items() if k in names}
         data["priority"] = Priority(int(data["priority"]))
         return cls(**data)
+
+
+_INCIDENT_FIELDS = tuple(f.name for f in fields(Incident))
 
 
 class IncidentBook:
