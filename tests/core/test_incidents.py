@@ -241,6 +241,7 @@ def test_incidents_survive_a_restart_and_new_alarms_join_them(small_index, tmp_p
     assert restored.state == "acknowledged" and len(restored.commands) > 0
     again.step(_drain(), t + 2)
     assert f"incident/{incident_id}" in {topic for topic, _, _ in port.sent}  # republished
+    assert again.incidents.rate_per_10min(t + 2) == 1  # the flood rate survived too
     rows = _rows(small_index, "T01-B1-GZB", "co")  # another zone of the same storey
     for dt in (3.0, 6.0, 9.0):
         again.step(_drain(_reading(rows, 90.0, t + dt)), t + dt)

@@ -11,6 +11,7 @@ import time
 import paho.mqtt.client as mqtt
 from PySide6.QtCore import Qt
 
+from tests.telemetry.conftest import wait_for
 from tests.ui.conftest import load_into
 from twin_app.ui.app import configure_rendering
 from twin_app.ui.main_window import MainWindow
@@ -68,15 +69,13 @@ def _console(qtbot, small_district, name: str) -> MainWindow:
 
 
 def _wait(qtbot, condition, seconds: float, feed=None) -> bool:
-    """Wait for `condition`, calling `feed` (the field's readings) every half second."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    """Wait for `condition`, the Qt events processed and `feed` (the field's readings) called every half second."""
+    def step() -> None:
         if feed is not None:
             feed()
-        if condition():
-            return True
         qtbot.wait(500)
-    return condition()
+
+    return condition() or wait_for(condition, seconds, step)
 
 
 def test_garage_co_drill(qtbot, small_district, mosquitto, tmp_path) -> None:

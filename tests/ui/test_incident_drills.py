@@ -85,6 +85,14 @@ def _shown(window, sim: Simulate) -> tuple[float, int, int]:
     return time.monotonic() - first, window.incident_dock.tree.topLevelItemCount(), len(window.incident_dock.alarms)
 
 
+def _incident(qtbot, window, sim: Simulate, cause: str) -> tuple[dict, tuple[float, int, int]]:
+    """Wait for the scenario's incident of `cause`; returns it and when it was on screen."""
+    dock = window.incident_dock
+    assert _wait(qtbot, lambda: any(i["cause"] == cause for i in dock.incidents.values()), 60, sim.poll)
+    shown = _shown(window, sim)
+    return next(i for i in dock.incidents.values() if i["cause"] == cause), shown
+
+
 def _report(name: str, shown: tuple[float, int, int]) -> None:
     seconds, rows, alarms = shown
     print(f"\n{name}: {rows} row(s) in the list for {alarms} alarm(s); incident on screen {seconds:.1f} s after the "
@@ -123,10 +131,7 @@ def test_elevator_stuck_goes_to_the_elevator_crew(qtbot, drill) -> None:
     window, start = drill
     dock = window.incident_dock
     sim = start("elevator_stuck@T01")
-    assert _wait(qtbot, lambda: any(i["cause"] == "elevator" for i in dock.incidents.values()), 60,
-                 sim.poll)
-    shown = _shown(window, sim)
-    incident = next(i for i in dock.incidents.values() if i["cause"] == "elevator")
+    incident, shown = _incident(qtbot, window, sim, "elevator")
     assert incident["proposal"]["units"] == ["MT-2"] and "elevator" in incident["proposal"]["why"]
     dock.select_incident(incident["id"])
     qtbot.mouseClick(dock.dispatch_button, Qt.MouseButton.LeftButton)
@@ -140,10 +145,7 @@ def test_gateway_offline_is_a_communication_incident_naming_the_blind_detectors(
     window, start = drill
     dock = window.incident_dock
     sim = start("gateway_offline@T01")
-    assert _wait(qtbot, lambda: any(i["cause"] == "communication" for i in dock.incidents.values()), 60,
-                 sim.poll)
-    shown = _shown(window, sim)
-    incident = next(i for i in dock.incidents.values() if i["cause"] == "communication")
+    incident, shown = _incident(qtbot, window, sim, "communication")
     detail = incident["detail"]
     assert detail["blind_count"] > 0 and detail["blind"] and all(d.startswith("T01-") for d in detail["blind"])
     assert incident["title"].startswith("Gateway offline") and incident["priority"] == "critical"
@@ -160,10 +162,7 @@ def test_a_residents_request_is_dispatched_to_community_staff_and_closed_with_it
     window, start = drill
     dock = window.incident_dock
     sim = start("resident_request@T01")
-    assert _wait(qtbot, lambda: any(i["cause"] == "resident_request" for i in dock.incidents.values()), 60,
-                 sim.poll)
-    shown = _shown(window, sim)
-    incident = next(i for i in dock.incidents.values() if i["cause"] == "resident_request")
+    incident, shown = _incident(qtbot, window, sim, "resident_request")
     assert incident["detail"]["text"] and incident["detail"]["contact"].startswith("resident:T01-")
     assert incident["title"].startswith("Resident request")
     dock.select_incident(incident["id"])

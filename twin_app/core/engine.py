@@ -227,6 +227,7 @@ class Engine:
         self.answers = OrderedDict(list(snap.requests.items())[-ANSWERS_KEPT:])
         self.raised_times = deque(float(t) for t in snap.meta.get("raised_times", []) or [])
         self.alarms.activation_times.extend(float(t) for t in snap.meta.get("activation_times", []) or [])
+        self.incidents.created_times.extend(float(t) for t in snap.meta.get("incident_times", []) or [])
         client_id = snap.meta.get("client_id")
         if not isinstance(client_id, str):
             client_id = f"twin-app-engine-{uuid.uuid4().hex[:12]}"
@@ -394,6 +395,9 @@ class Engine:
             self.raised_times.popleft()
         if "raised_times" in changes.meta:
             changes.meta["raised_times"] = list(self.raised_times)
+        if "incident_times" in changes.meta:
+            self.incidents.rate_per_10min(now)  # drops what is older than 10 minutes
+            changes.meta["incident_times"] = list(self.incidents.created_times)
         activations = self.alarms.activation_times
         if activations and activations[-1] > self._saved_activation and now - self._saved_activation_at >= 5.0:
             # the flood rate of the last 10 minutes survives a restart (written at most every 5 s)
@@ -707,6 +711,7 @@ class Engine:
         if alarm.condition == "stale":  # a dark gateway: its silent detectors are the blind ones
             self._merge_detail(incident, alarm, {"blind": [alarm.source], "blind_count": 1}, now)
         if created:
+            self._changes.meta["incident_times"] = None  # written at the commit: the flood rate survives a restart
             rule = self.dispatcher.responsibility(alarm)
             incident.rule = rule.match
             incident.party = rule.party

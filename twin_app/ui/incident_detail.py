@@ -144,8 +144,9 @@ class IncidentDetailDock(QDockWidget):
                       live_value: Callable[[str], float | None] | None = None) -> None:
         """Draw an incident (None clears); `live_value` gives a device's value now, from this console's state."""
         self.incident = incident
-        self.trend.setVisible(incident is not None)
-        self.trend_title.setVisible(incident is not None)
+        shown = incident is not None and bool(incident.get("devices"))  # a trend only of devices in alarm
+        self.trend.setVisible(shown)
+        self.trend_title.setVisible(shown)
         if incident is None:
             self.title.setText("Select an incident")
             self.text.setHtml("")
@@ -216,7 +217,8 @@ class IncidentDetailDock(QDockWidget):
         rows = "".join(f"<tr><td>{_clock(e.get('ts'))}</td><td>{_e(e.get('what'))}</td><td>{_e(e.get('text'))}</td>"
                        f"<td>{_e(e.get('by')) if e.get('by') else ''}</td></tr>"
                        for e in reversed(timeline[-TIMELINE_SHOWN:]))
-        parts.append(f"<h3>Timeline ({len(timeline)} entries, newest first)</h3><table cellpadding=2>{rows}</table>")
+        entries = f"{len(timeline)} entr{'y' if len(timeline) == 1 else 'ies'}"
+        parts.append(f"<h3>Timeline ({entries}, newest first)</h3><table cellpadding=2>{rows}</table>")
         devices = incident.get("devices") or []
         if devices:
             rows = []

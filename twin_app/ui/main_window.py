@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         self.incident_dock.incident_selected.connect(self._on_incident_selected)
         self.incident_dock.report_requested.connect(self._report_dialog)
         self.resizeDocks([self.incident_dock, self.dispatch_dock], [1150, 650], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.incident_dock], [int(size[1] * 0.3)], Qt.Orientation.Vertical)  # ~8 rows on a wall
         self._build_status_bar()
         self._build_actions()
         self._build_inspect_toolbar()
