@@ -16,7 +16,7 @@ PYTHON=${PYTHON:-python3}
 # Qt's xcb platform plugin, Mesa OpenGL for VTK, Xvfb for tests and headless screenshots,
 # mosquitto for the broker tests, a font for labels.
 APT_PACKAGES=(
-  xvfb xauth mosquitto mosquitto-clients
+  xvfb xauth mosquitto mosquitto-clients openssl
   libgl1 libegl1 libglx-mesa0 libgl1-mesa-dri libglu1-mesa
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxrender1 libxi6
