@@ -33,6 +33,7 @@ from twin_app.core.errors import InputError
 from twin_app.core.inbox import Action, Drained
 from twin_app.core.incidents import OPEN_ORDER, STANDING, Incident, IncidentBook, Place, kpi_record, kpis
 from twin_app.core.names import is_safe_name, safe_name, short_text
+from twin_app.core.roles import DESCRIPTION, allowed
 from twin_app.core.state import DeviceState, StateStore
 from twin_app.core.texts import alarm_text, kind_label, party_label
 
@@ -43,7 +44,9 @@ MAX_AGE_S = 86400.0  # ... and one older than this
 KPI_PERIOD_S = 2.0
 ANSWERS_KEPT = 20_000  # answered request ids remembered in memory (a redelivery comes within minutes)
 ANSWERS_KEPT_S = 2 * 86400.0  # ... and in the database
-VERBS = ("ack", "shelve", "unshelve", "suppress", "out_of_service", "comment", "dispatch", "unit_status", "close")
+VERBS = ("ack", "shelve", "unshelve", "suppress", "out_of_service", "comment", "dispatch", "unit_status", "close",
+         "override")
+OVERRIDE_ACTIONS = ("on", "off", "recall")
 UNIT_REPORTS = ("en_route", "on_scene", "done", "cancelled")
 INCIDENT_VERBS = ("ack", "comment", "shelve", "dispatch", "close")
 DEVICES_SHOWN = 50  # devices in alarm listed in an incident's payload
@@ -155,8 +158,10 @@ class Engine:
 
     def __init__(self, index: DeviceIndex, port: Port | None = None, database: EngineDatabase | None = None,
                  rules: bool = True, audit: AuditLog | None = None, dispatcher: Dispatcher | None = None,
-                 console: str = "engine", max_future_s: float = MAX_FUTURE_S, max_age_s: float = MAX_AGE_S) -> None:
+                 console: str = "engine", max_future_s: float = MAX_FUTURE_S, max_age_s: float = MAX_AGE_S,
+                 accounts: Callable[[str], str | None] | None = None) -> None:
         self.index = index
+        self.accounts = accounts  # user -> role (None: unknown or disabled); None: no logins, names as given
         self.port: Port = port if port is not None else NullPort()
         self.database = database
         self.rules = rules
@@ -907,9 +912,9 @@ class Engine:
         if previous is not None:
             self._send(f"action_result/{console}", previous, retain=False)
             return []
-        operator = body.get("operator")
+        operator = action.user if self.accounts is not None else body.get("operator")
         try:
-            operator = short_text(operator, "operator", limit=100, required=True)
+            operator = self._identity(action, body.get("operator"))
             changed = self._apply(verb, body, operator, now)
         except InputError as exc:
             self.action_errors.append(str(exc))
@@ -927,6 +932,30 @@ class Engine:
             return []
         self._answer(console, request, verb, True, "done")
         return changed
+
+    def _identity(self, action: Action, claimed: object) -> str:
+        """Who acts: the account the broker authenticated, allowed by its role; without logins, the name given.
+
+        With an account store (`accounts`), an action counts only on ``action/{verb}/{user}`` (the broker's ACL lets
+        each account write only under its own name) and the operator is that user, whatever the payload claims.
+        """
+        verb = action.verb
+        if self.accounts is None:  # no logins (the embedded default, a lab): the topic's user, else the payload's
+            return short_text(action.user or claimed, "operator", limit=100, required=True)
+        user = action.user
+        if user is None:
+            raise InputError(f"action/{verb[:40]}", "logins are required: publish on action/{verb}/{your user "
+                                                    "name} as that user")
+        try:
+            role = self.accounts(user)
+        except Exception as exc:
+            raise InputError("the user store", f"cannot be read ({type(exc).__name__}): refused") from None
+        if role is None:
+            raise InputError(f"user {user}", "unknown or disabled account")
+        if not allowed(role, verb):
+            article = "an" if role[:1] in "aeiou" else "a"
+            raise InputError(f"user {user}", f"{article} {role} may not {verb} ({DESCRIPTION.get(role, role)})")
+        return user
 
     def _answer(self, console: str, request: str | None, verb: str, ok: bool, message: str) -> None:
         answer = {"request": request, "verb": verb[:40], "ok": ok, "message": message}
@@ -970,6 +999,8 @@ class Engine:
             return out
         if verb in ("unit_status", "close"):
             return self._order_action(verb, body, operator, now)
+        if verb == "override":
+            return self._override(body, operator, now)
         alarm = system.get(self._text(body, "alarm_id", verb))
         if verb == "shelve":
             minutes = body.get("minutes")
@@ -1009,6 +1040,32 @@ class Engine:
                               operator)
                 self._touch(incident)
         return [alarm]
+
+    def _override(self, body: dict, operator: str, now: float) -> list[Alarm]:
+        """A supervisor overrides a linked action: an actuator commanded by hand (a fan off, an elevator back)."""
+        if self.actuators is None:
+            raise InputError("override", "this engine sends no commands")
+        device = self._text(body, "device_id", "override")
+        action = body.get("action")
+        if action not in OVERRIDE_ACTIONS:
+            raise InputError("override", f"action must be one of {', '.join(OVERRIDE_ACTIONS)}")
+        reason = short_text(body.get("reason"), "override reason", limit=500, required=True)
+        row = int(self.index.rows_of_ids([device])[0])
+        if row < 0 or str(self.alarms.kinds[row]) not in ("fan", "disinfection", "elevator"):
+            raise InputError(f"device {device}", "is not an actuator the engine commands (fan, disinfection, "
+                                                 "elevator)")
+        command = Command(device, row, action, f"override by {operator}: {reason}",
+                          {"on": 1.0, "off": 0.0, "recall": 2.0}[action])
+        pending = PendingCommand(command, f"C{uuid.uuid4().hex[:12]}", now, "")
+        pending.confirmed = True  # a manual command raises no unconfirmed alarm; its effect is seen live
+        self._changes.commands[pending.id] = pending.to_record()
+        self._send(f"cmd/{device}", self._command_json(pending), retain=False)
+        self._record(operator, "override", device, None, {"id": pending.id, "action": action, "reason": reason})
+        for incident in self.incidents.incidents.values():  # the incidents that commanded it say so
+            if any(c["device_id"] == device for c in incident.commands):
+                incident.note(now, "command", f"{device} {action} by hand (override): {reason}", operator)
+                self._touch(incident)
+        return []
 
     def _acknowledged(self, alarms: list[Alarm], operator: str, now: float) -> None:
         """Alarms acknowledged one by one: an incident with none left unacknowledged is acknowledged."""

@@ -46,6 +46,7 @@ class Action:
     verb: str
     body: dict
     token: object = None
+    user: str | None = None  # the account the broker authenticated (the topic's last level, tied to it by the ACL)
 
 
 @dataclass(frozen=True)

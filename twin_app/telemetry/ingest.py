@@ -87,6 +87,12 @@ class Ingest:
             if not topic.startswith(self.root + "/"):
                 raise PayloadError("unknown_topic", "outside the topic root")
             parts = topic[len(self.root) + 1:].split("/")
+            if len(parts) == 3 and parts[0] == "action":  # action/{verb}/{user}: the user the broker let write it
+                if not is_safe_name(parts[1]) or not is_safe_name(parts[2]):
+                    raise PayloadError("bad_action", "the action's verb or user is not a valid name")
+                put(Action(parts[1], decode_object(payload, "bad_action", "an action"), token, user=parts[2]))
+                token = None  # the engine settles it once durable
+                return
             if len(parts) != 2 or not parts[1]:
                 if parts[0] == "cmd":
                     return  # other components' topics

@@ -34,6 +34,7 @@ class BrokerUrl:
     username: str | None
     password: str | None
     root: str
+    ca_file: str | None = None  # the CA that signed the broker's certificate (mqtts); None: the system's CAs
 
     @property
     def display(self) -> str:
@@ -43,7 +44,8 @@ class BrokerUrl:
 def parse_broker_url(url: str) -> BrokerUrl:
     """Parse a broker URL; user and password from the URL, else TWIN_APP_MQTT_USER / TWIN_APP_MQTT_PASSWORD.
 
-    ``?root=...`` sets the topic root (default ``mumianling/v1``).
+    ``?root=...`` sets the topic root (default ``mumianling/v1``); ``?ca=FILE`` (or TWIN_APP_MQTT_CA) the CA file
+    that signed an ``mqtts://`` broker's certificate.
 
     Raises
     ------
@@ -59,12 +61,16 @@ def parse_broker_url(url: str) -> BrokerUrl:
         port = parsed.port or (8883 if parsed.scheme == "mqtts" else 1883)
     except ValueError:
         raise InputError(f"--broker {url}", "the port is not a number between 1 and 65535") from None
-    root = parse_qs(parsed.query).get("root", [DEFAULT_ROOT])[0].strip("/") or DEFAULT_ROOT
+    query = parse_qs(parsed.query)
+    root = query.get("root", [DEFAULT_ROOT])[0].strip("/") or DEFAULT_ROOT
+    ca_file = query.get("ca", [os.environ.get("TWIN_APP_MQTT_CA") or ""])[0] or None
+    if ca_file is not None and not os.path.isfile(ca_file):
+        raise InputError(f"--broker {parsed.scheme}://{parsed.hostname}", f"the CA file {ca_file} does not exist")
     return BrokerUrl(
         host=parsed.hostname, port=port, tls=parsed.scheme == "mqtts",
         username=unquote(parsed.username) if parsed.username else os.environ.get("TWIN_APP_MQTT_USER"),
         password=unquote(parsed.password) if parsed.password else os.environ.get("TWIN_APP_MQTT_PASSWORD"),
-        root=root,
+        root=root, ca_file=ca_file,
     )
 
 
@@ -79,7 +85,7 @@ def make_client(url: BrokerUrl, client_id: str, persistent: bool = False, manual
     if url.username:
         client.username_pw_set(url.username, url.password)
     if url.tls:
-        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.tls_set(ca_certs=url.ca_file, cert_reqs=ssl.CERT_REQUIRED)  # the broker's certificate is checked
     client.reconnect_delay_set(min_delay=0.25, max_delay=4)  # type: ignore[arg-type]  (floats are fine)
     client.max_inflight_messages_set(1000)  # paho's default of 20 throttles a restart's republication
     return client
@@ -160,7 +166,9 @@ class MqttLink:
             return
         root = self.url.root
         topics = [(f"{root}/telemetry/+", 0), (f"{root}/point/+", 0), (f"{root}/status/+", 1), (f"{root}/event/+", 1)]
-        topics += [(f"{root}/{channel}/+", 1) for channel in (*self.channels, *self.transient)]
+        # actions: action/{verb} (no logins) and action/{verb}/{user} (the user the broker's ACL tied to the login)
+        topics += [(f"{root}/{channel}/{'#' if channel == 'action' else '+'}", 1)
+                   for channel in (*self.channels, *self.transient)]
         client.subscribe(topics)
         if self.transient:  # read the retained messages once, then stop reading these channels
             if self._transient_timer is not None:

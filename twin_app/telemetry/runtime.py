@@ -104,7 +104,7 @@ class Runtime:
 
 def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True, folder: Path | None = None,
                   console: str = "engine", notify=None, channels: tuple[str, ...] = (),
-                  client_id: str | None = None) -> Runtime:
+                  client_id: str | None = None, accounts=None) -> Runtime:
     """An engine with its inbox and MQTT link.
 
     Parameters
@@ -125,6 +125,9 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
         Called when the inbox goes from empty to non-empty (the console schedules a step).
     channels
         Extra channels to read (a console: alarm, dispatch, kpi, action_result).
+    accounts
+        user -> role (None: unknown or disabled), from the user store: actions count only from an authenticated
+        account allowed by its role (None: no logins; the name in the action is taken as given).
     """
     database = lock = None
     if folder is not None:
@@ -141,7 +144,7 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
     inbox = Inbox(notify)
     root = url.root if url is not None else DEFAULT_ROOT
     ingest = Ingest(index, inbox, root=root)
-    engine = Engine(index, database=database, rules=rules, console=console)
+    engine = Engine(index, database=database, rules=rules, console=console, accounts=accounts)
     link = None
     if url is not None:
         transient: tuple[str, ...] = ()

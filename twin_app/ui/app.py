@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import pyvista as pv
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from twin_app.ui.login import LoginDialog, has_credentials, with_credentials
 from twin_app.ui.main_window import MainWindow
 
 EXIT_BAD_INPUT = 2
@@ -20,6 +22,26 @@ def configure_rendering() -> None:
     """Settings for software OpenGL on the command-center machines: no MSAA (it triples frame time)."""
     pv.global_theme.multi_samples = 0
     pv.global_theme.allow_empty_mesh = True
+
+
+def local_check(users: Path | None):
+    """The login check against a user store on this machine (lockout after repeated failures), where there is one."""
+    path = users or (Path(os.environ["TWIN_APP_USERS"]) if os.environ.get("TWIN_APP_USERS") else None)
+    if path is None or not path.is_file():
+        return None
+    from twin_app.core.users import UserStore
+
+    store = UserStore(path)
+
+    def check(user: str, password: str) -> str | None:
+        if store.locked(user):
+            return "This account is locked after repeated failures: try again later or ask the administrator."
+        if not store.verify(user, password):
+            return "Wrong user name or password." + (" The account is now locked for a while." if
+                                                     store.locked(user) else "")
+        return None
+
+    return check
 
 
 def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
@@ -52,6 +74,14 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
         box.open()
 
     window.load_failed.connect(fail)
+    if not args.no_telemetry and args.broker and args.screenshot is None and not has_credentials(args.broker) \
+            and not os.environ.get("TWIN_APP_MQTT_USER") and not args.no_login:
+        login = LoginDialog(args.broker.split("@")[-1].split("?")[0], local_check(args.users))
+        if login.exec() != LoginDialog.DialogCode.Accepted:
+            print("twin-app: no login: the console needs an account on the broker (or --no-login for an open "
+                  "broker)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        args.broker = with_credentials(args.broker, login.user, login.password)
     if not args.no_telemetry:
         window.telemetry_args = {"broker": args.broker, "scenario": args.scenario, "rate": args.rate,
                                  "events_per_hour": args.events_per_hour,

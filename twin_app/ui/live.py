@@ -187,6 +187,8 @@ class LiveTelemetry(QObject):
                 self._scratch = tempfile.TemporaryDirectory(prefix="twin_app_engine_")
                 data_dir = Path(self._scratch.name)
         self.url = parse_broker_url(broker_url)
+        if self.url.username:  # logged in: the account is the operator (the engine takes it from the broker)
+            self.operator = self.url.username
         channels = ("alarm", "dispatch", "incident", "action_result", "kpi")
         local = self.mode == "local"
         if local and data_dir is None:
@@ -247,8 +249,10 @@ class LiveTelemetry(QObject):
         return request
 
     def _publish_action(self, verb: str, payload: dict) -> None:
+        """On ``action/{verb}/{user}`` when logged in (the broker lets each account write only under its own name)."""
         assert self.link is not None
-        self.link.publish(f"action/{verb}", payload, qos=1)
+        user = self.url.username
+        self.link.publish(f"action/{verb}/{user}" if user else f"action/{verb}", payload, qos=1)
 
     def _follow_up(self, result: StepResult) -> None:
         """Answered actions leave the pending list; unanswered ones are sent again (same request id)."""
