@@ -128,7 +128,16 @@ def _serve(args: argparse.Namespace) -> int:
         ifc, registry = _district_registry(args)
         model = load_model(ifc).model
         index = DeviceIndex(read_registry(registry), model)
-        runtime = build_runtime(index, url, rules=True, folder=folder, console="serve", client_id=args.client_id)
+        accounts = None
+        users = args.users or (Path(os.environ["TWIN_APP_USERS"]) if os.environ.get("TWIN_APP_USERS") else None)
+        if users is not None:  # logins: an action counts only from an authenticated account its role allows
+            from twin_app.core.users import UserStore
+
+            if not users.is_file():
+                raise InputError(str(users), "no such user store (create it with twin-app users add)")
+            accounts = UserStore(users).role_of
+        runtime = build_runtime(index, url, rules=True, folder=folder, console="serve", client_id=args.client_id,
+                                accounts=accounts)
     except InputError as exc:
         return _fail(str(exc))
     engine, link = runtime.engine, runtime.link
@@ -240,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sound", choices=("on", "off"), default=None,
                         help="a sound with the notice of a new critical incident (default on; $TWIN_APP_SOUND=0 "
                              "turns it off)")
+    parser.add_argument("--no-login", action="store_true",
+                        help="connect to --broker without asking for a login (an open broker: a lab, a demo)")
+    parser.add_argument("--users", type=Path, help="a user store on this machine: the login is checked there first "
+                                                   "(lockout after repeated failures); default $TWIN_APP_USERS")
     parser.add_argument("--select-incident", action="store_true",
                         help="open the most urgent incident as soon as there is one (the wall, screenshots)")
     parser.add_argument("--events-per-hour", type=float, default=4.0,
@@ -292,6 +305,10 @@ def _subparser(name: str) -> argparse.ArgumentParser:
                            help="folder of the engine's durable state (alarms, orders, commands, audit); default: "
                                 "$TWIN_APP_DATA_DIR or the user's data folder")
             p.add_argument("--client-id", help="MQTT client id of the engine (default: fixed per data folder)")
+            p.add_argument("--users", type=Path,
+                           help="the user store (twin-app users): actions count only from the broker-authenticated "
+                                "account of action/{verb}/{user}, allowed by its role (default: $TWIN_APP_USERS; "
+                                "without it, no logins)")
         else:
             p.add_argument("--scenario", default="none", metavar="NAME[@TOWER],...",
                            help="incidents to inject, e.g. garage_co@T12,smoke_tower@T03; names: "
