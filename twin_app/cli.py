@@ -135,7 +135,11 @@ def _serve(args: argparse.Namespace) -> int:
 
             if not users.is_file():
                 raise InputError(str(users), "no such user store (create it with twin-app users add)")
-            accounts = UserStore(users).role_of
+            store = UserStore(users)
+
+            def accounts(user: str, store: UserStore = store) -> str | None:
+                """The account's role; None when unknown, disabled or locked after failed logins."""
+                return None if store.locked(user) else store.role_of(user)
         runtime = build_runtime(index, url, rules=True, folder=folder, console="serve", client_id=args.client_id,
                                 accounts=accounts)
     except InputError as exc:
@@ -341,6 +345,14 @@ def _subparser(name: str) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``twin-app``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "users":  # users and their broker accounts (twin_app/users_cli.py)
+        from twin_app import users_cli
+
+        return users_cli.main(argv[1:])
+    if argv and argv[0] == "audit":  # the audit log's hash chain, and exports for an inspector
+        from twin_app import audit_cli
+
+        return audit_cli.main(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         args = _subparser(argv[0]).parse_args(argv[1:])
         commands = {"generate": _generate, "inspect": _inspect, "bench": _bench, "serve": _serve,

@@ -58,8 +58,8 @@ def test_no_login_unknown_or_disabled_accounts_are_refused(small_index, tmp_path
     engine = _engine_with_logins(small_index, tmp_path)
     t = _garage_co(engine, small_index, T0)
     (incident,) = engine.incidents.incidents.values()
-    for user, message in ((None, "logins are required"), ("nobody", "unknown or disabled"),
-                          ("disabled-x", "unknown or disabled")):
+    for user, message in ((None, "logins are required"), ("nobody", "unknown, disabled or locked"),
+                          ("disabled-x", "unknown, disabled or locked")):
         answer = _act(engine, "ack", user, t + 1, incident_id=incident.id, operator="op-li")
         assert not answer["ok"] and message in answer["message"], answer
     assert incident.ack_ts is None

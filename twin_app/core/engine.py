@@ -951,7 +951,7 @@ class Engine:
         except Exception as exc:
             raise InputError("the user store", f"cannot be read ({type(exc).__name__}): refused") from None
         if role is None:
-            raise InputError(f"user {user}", "unknown or disabled account")
+            raise InputError(f"user {user}", "unknown, disabled or locked account")
         if not allowed(role, verb):
             article = "an" if role[:1] in "aeiou" else "a"
             raise InputError(f"user {user}", f"{article} {role} may not {verb} ({DESCRIPTION.get(role, role)})")
