@@ -148,6 +148,16 @@ def test_identity_roles_and_forgeries_through_the_shipped_broker_configuration(s
         assert ("op-li", "ack", incident["id"], "ok") in rows
         assert not any(r[0] == "SV-1 duty supervisor" for r in rows)
         assert any(r[0] == "op-li" and r[1] == "shelve" and r[3].startswith("refused") for r in rows)
+        # the serve's real audit log is an intact hash chain; one row edited afterwards is found and named
+        verify = subprocess.run([sys.executable, "-m", "twin_app", "audit", "verify", str(data / "engine.sqlite")],
+                                capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 0 and verify.stdout.startswith("intact:"), verify.stdout + verify.stderr
+        with sqlite3.connect(data / "engine.sqlite") as db:
+            seq = db.execute("SELECT seq FROM audit WHERE operator = 'op-li' AND action = 'ack'").fetchone()[0]
+            db.execute("UPDATE audit SET operator = 'sv-wu' WHERE seq = ?", (seq,))
+        verify = subprocess.run([sys.executable, "-m", "twin_app", "audit", "verify", str(data / "engine.sqlite")],
+                                capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 1 and verify.stdout.startswith(f"changed: seq {seq} "), verify.stdout
     finally:
         for client in (sim, op, trainer, engineer):
             client.close()

@@ -7,7 +7,9 @@ Each step's changes go in one transaction, so a restart sees a step wholly or no
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -73,8 +75,129 @@ class Snapshot:
     incidents: list[dict] = field(default_factory=list)
 
 
-AUDIT_INSERT = ("INSERT INTO audit (ts, operator, console, action, target, before, after, outcome) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+# The audit log's table, hash-chained: each entry carries the hash of the one before it (the first, the hash of the
+# genesis recorded in audit_meta), and its own hash over its content and that link (`entry_hash`). audit_meta holds
+# the genesis, the first chained seq, and the tail: the last entry's (seq, hash), written in the same transaction as
+# the entry, so that entries deleted from the end show (a chain alone cannot tell a short log from a truncated one).
+AUDIT_COLUMNS = ("seq", "ts", "operator", "console", "action", "target", "before", "after", "outcome", "prev_hash",
+                 "hash")
+AUDIT_TABLE = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    operator TEXT NOT NULL,
+    console TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    outcome TEXT NOT NULL,
+    prev_hash TEXT,
+    hash TEXT
+)
+"""
+AUDIT_META_TABLE = "CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+AUDIT_INSERT = (f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})")
+AUDIT_CHAIN_VERSION = 1  # SHA-256 over the JSON list of the entry's fields and the previous hash
+_canonical = json.JSONEncoder(separators=(",", ":")).encode  # ASCII-only, one spelling per value (made once: faster)
+
+
+def entry_hash(seq: int, ts: float, operator: str, console: str, action: str, target: str, before: str | None,
+               after: str | None, outcome: str, prev_hash: str) -> str:
+    """The hash of one audit entry: SHA-256 (hex) over a canonical serialisation of its fields and the previous hash.
+
+    The serialisation is the compact, ASCII-only JSON list of the fields in this order (``ts`` as a float, ``before``
+    and ``after`` as the JSON text stored), so that it reads the same from the row written and from the file.
+    """
+    text = _canonical([seq, float(ts), operator, console, action, target, before, after, outcome, prev_hash])
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def genesis_hash(genesis: dict) -> str:
+    """The hash the first entry of a chain is chained to, from the genesis recorded in audit_meta (nonce, created)."""
+    text = _canonical(["genesis", str(genesis["nonce"]), float(genesis["created"])])
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _audit_meta(db: sqlite3.Connection, key: str) -> object:
+    row = db.execute("SELECT value FROM audit_meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def _set_audit_meta(db: sqlite3.Connection, key: str, value: object) -> None:
+    db.execute("INSERT OR REPLACE INTO audit_meta VALUES (?, ?)", (key, _dumps(value)))
+
+
+def prepare_audit(db: sqlite3.Connection) -> None:
+    """Create the audit table and its genesis, or upgrade a table written before the chain.
+
+    A table without the ``prev_hash`` and ``hash`` columns gets them, and its entries are chained once, in seq order,
+    from a new genesis: ``chained_at_upgrade`` in audit_meta says so (their integrity before then is not vouched for).
+    One transaction: a crash leaves the file as it was. Idempotent.
+
+    Parameters
+    ----------
+    db
+        A connection in autocommit mode (``isolation_level=None``), outside a transaction.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(AUDIT_TABLE)
+        db.execute(AUDIT_META_TABLE)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(audit)")}
+        for column in ("prev_hash", "hash"):
+            if column not in columns:
+                db.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT")
+        fresh = (db.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchone() is None
+                 and db.execute("SELECT 1 FROM audit WHERE hash IS NOT NULL LIMIT 1").fetchone() is None)
+        if fresh:  # never chained (a genesis deleted from a chained file is left for `verify` to report)
+            now = time.time()
+            genesis = {"nonce": secrets.token_hex(16), "created": now}
+            rows = db.execute("SELECT seq, ts, operator, console, action, target, before, after, outcome "
+                              "FROM audit ORDER BY seq").fetchall()
+            first = int(rows[0][0]) if rows else 1
+            last_seq, last_hash = first - 1, genesis_hash(genesis)
+            links = []
+            for row in rows:
+                digest = entry_hash(*row, last_hash)
+                links.append((last_hash, digest, row[0]))
+                last_seq, last_hash = int(row[0]), digest
+            db.executemany("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", links)
+            _set_audit_meta(db, "chain_version", AUDIT_CHAIN_VERSION)
+            _set_audit_meta(db, "genesis", genesis)
+            _set_audit_meta(db, "chained_from_seq", first)
+            if rows:  # entries written before the chain existed: chained now, as they stand
+                _set_audit_meta(db, "chained_at_upgrade", {"at": now, "from_seq": first, "to_seq": last_seq,
+                                                           "entries": len(rows)})
+            _set_audit_meta(db, "tail", {"seq": last_seq, "hash": last_hash})
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def audit_tail(db: sqlite3.Connection) -> tuple[int, str]:
+    """The (seq, hash) the next entry is chained to: the later of the table's last row and the recorded tail.
+
+    The recorded tail wins a tie and a truncated table: entries written after rows were deleted from the end still
+    leave a gap that `twin_app.core.audit.verify` reports.
+    """
+    tail = _audit_meta(db, "tail")
+    anchor = (int(tail["seq"]), str(tail["hash"])) if isinstance(tail, dict) else (0, "")
+    row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is not None and int(row[0]) > anchor[0]:
+        return int(row[0]), str(row[1] or "")
+    return anchor
+
+
+def write_audit(db: sqlite3.Connection, rows: list[tuple] | tuple) -> None:
+    """Insert chained audit rows (`AUDIT_COLUMNS`) and move the recorded tail, inside the caller's transaction."""
+    db.executemany(AUDIT_INSERT, rows)
+    top = max(rows, key=lambda r: r[0])
+    tail = _audit_meta(db, "tail")
+    if not isinstance(tail, dict) or int(top[0]) > int(tail["seq"]):
+        _set_audit_meta(db, "tail", {"seq": top[0], "hash": top[-1]})
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -120,6 +243,10 @@ class EngineDatabase:
                 self.connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
         elif int(json.loads(row[0])) != SCHEMA_VERSION:
             raise InputError(str(self.path), f"database schema {row[0]} is not {SCHEMA_VERSION}")
+        try:
+            prepare_audit(self.connection)  # the audit table, chained (a table written before the chain is chained)
+        except sqlite3.DatabaseError as exc:
+            raise InputError(str(self.path), f"the audit log cannot be opened ({exc})") from None
         self.lock = threading.RLock()  # shared with the audit log on the same connection
 
     def load(self, answers_kept_s: float = 2 * 86400.0) -> Snapshot:
@@ -172,7 +299,7 @@ class EngineDatabase:
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                [(k, _dumps(v)) for k, v in changes.meta.items()])
                 if audit:
-                    db.executemany(AUDIT_INSERT, audit)
+                    write_audit(db, audit)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
