@@ -140,6 +140,9 @@ def _serve(args: argparse.Namespace) -> int:
             def accounts(user: str, store: UserStore = store) -> str | None:
                 """The account's role; None when unknown, disabled or locked after failed logins."""
                 return None if store.locked(user) else store.role_of(user)
+        else:
+            logging.getLogger("twin_app.serve").warning(
+                "logins are off (no --users): actions are applied under the name they give; see SECURITY in README")
         runtime = build_runtime(index, url, rules=True, folder=folder, console="serve", client_id=args.client_id,
                                 accounts=accounts)
     except InputError as exc:

@@ -185,8 +185,10 @@ class IncidentDock(QDockWidget):
         self.shelve_button = QPushButton("Shelve…")
         self.close_button = QPushButton("Close incident…")
         self.report_button = QPushButton("Report…")
+        self.override_button = QPushButton("Override…")
+        self.override_button.setToolTip("Supervisors: command an actuator of the incident by hand (a linked action)")
         for button in (self.ack_button, self.dispatch_button, self.comment_button, self.shelve_button,
-                       self.close_button, self.report_button):
+                       self.close_button, self.override_button, self.report_button):
             buttons.addWidget(button)
         self.ack_button.clicked.connect(self.acknowledge_selected)
         self.dispatch_button.clicked.connect(self.dispatch_selected)
@@ -194,6 +196,7 @@ class IncidentDock(QDockWidget):
         self.shelve_button.clicked.connect(self._shelve)
         self.close_button.clicked.connect(self._close)
         self.report_button.clicked.connect(self._report)
+        self.override_button.clicked.connect(self._override)
         layout.addLayout(buttons)
         self.setWidget(body)
         self.alarms: dict[str, dict] = {}
@@ -436,6 +439,23 @@ class IncidentDock(QDockWidget):
                                           text=str(incident.get("result") or ""))
         if ok:
             self.close_selected(result)
+
+    def _override(self) -> None:
+        """A supervisor overrides one of the incident's linked actions (the engine checks the role)."""
+        incident = self.selected_incident()
+        devices = sorted({str(c.get("device_id")) for c in (incident or {}).get("commands") or []})
+        if not devices:
+            return
+        device, ok = QInputDialog.getItem(self, "Override a linked action", "Actuator:", devices, 0, False)
+        if not ok:
+            return
+        action, ok = QInputDialog.getItem(self, "Override a linked action", "Command:", ["off", "on", "recall"], 0,
+                                          False)
+        if not ok:
+            return
+        reason, ok = QInputDialog.getText(self, "Override a linked action", "Reason (required):")
+        if ok and reason.strip():
+            self.action_requested.emit("override", {"device_id": device, "action": action, "reason": reason})
 
     def _report(self) -> None:
         incident = self.selected_incident()
