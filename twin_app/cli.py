@@ -135,11 +135,10 @@ def _serve(args: argparse.Namespace) -> int:
 
             if not users.is_file():
                 raise InputError(str(users), "no such user store (create it with twin-app users add)")
-            store = UserStore(users)
-
-            def accounts(user: str, store: UserStore = store) -> str | None:
-                """The account's role; None when unknown, disabled or locked after failed logins."""
-                return None if store.locked(user) else store.role_of(user)
+            accounts = UserStore(users).role_of  # None when unknown or disabled (a lock stops logins only)
+        elif url.username and not args.no_logins:
+            raise InputError("--users", "the broker has logins, so the engine needs the user store to check roles "
+                                        "(--users FILE or $TWIN_APP_USERS; --no-logins to run without role checks)")
         else:
             logging.getLogger("twin_app.serve").warning(
                 "logins are off (no --users): actions are applied under the name they give; see SECURITY in README")
@@ -215,7 +214,7 @@ def _simulate(args: argparse.Namespace) -> int:
     try:
         client.connect(url.host, url.port, keepalive=15)
     except OSError as exc:
-        return _fail(f"--broker {args.broker}: cannot connect ({exc})")
+        return _fail(f"--broker {url.display}: cannot connect ({exc})")
     client.loop_start()
     runner = SimulatorRunner(sim, client, root=url.root, rate=runner_check.rate, events_per_hour=args.events_per_hour,
                              seed=args.seed)
@@ -312,6 +311,8 @@ def _subparser(name: str) -> argparse.ArgumentParser:
                            help="folder of the engine's durable state (alarms, orders, commands, audit); default: "
                                 "$TWIN_APP_DATA_DIR or the user's data folder")
             p.add_argument("--client-id", help="MQTT client id of the engine (default: fixed per data folder)")
+            p.add_argument("--no-logins", action="store_true",
+                           help="run without role checks although the broker URL carries a login (a lab)")
             p.add_argument("--users", type=Path,
                            help="the user store (twin-app users): actions count only from the broker-authenticated "
                                 "account of action/{verb}/{user}, allowed by its role (default: $TWIN_APP_USERS; "

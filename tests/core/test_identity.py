@@ -27,7 +27,7 @@ def _act(engine: Engine, verb: str, user: str | None, t: float, **body) -> dict:
     inbox = Inbox()
     inbox.put(Action(verb, {"console": "c1", "request": request, **body}, user=user))
     engine.step(inbox.drain(), t)
-    return engine.answers[request]
+    return engine.answers[f"{user}/{request}" if user else request]  # kept per account and request id
 
 
 def test_the_operator_is_the_authenticated_account_not_the_payloads_name(small_index, tmp_path) -> None:
@@ -58,8 +58,8 @@ def test_no_login_unknown_or_disabled_accounts_are_refused(small_index, tmp_path
     engine = _engine_with_logins(small_index, tmp_path)
     t = _garage_co(engine, small_index, T0)
     (incident,) = engine.incidents.incidents.values()
-    for user, message in ((None, "logins are required"), ("nobody", "unknown, disabled or locked"),
-                          ("disabled-x", "unknown, disabled or locked")):
+    for user, message in ((None, "logins are required"), ("nobody", "unknown or disabled"),
+                          ("disabled-x", "unknown or disabled")):
         answer = _act(engine, "ack", user, t + 1, incident_id=incident.id, operator="op-li")
         assert not answer["ok"] and message in answer["message"], answer
     assert incident.ack_ts is None
@@ -108,3 +108,31 @@ def test_the_permission_table() -> None:
     for role in ("engineer", "trainer", "admin", "engine", "gateway", "simulator", "source"):
         assert not any(allowed(role, verb) for verb in ("ack", "dispatch", "close", "shelve", "override"))
     assert allowed("unit", "unit_status") and not allowed("unit", "ack") and not allowed(None, "ack")
+
+
+def test_a_unit_reports_on_its_own_orders_only_and_cannot_cancel(small_index, tmp_path) -> None:
+    engine = _engine_with_logins(small_index, tmp_path)
+    t = _garage_co(engine, small_index, T0)
+    (incident,) = engine.incidents.incidents.values()
+    assert _act(engine, "dispatch", "op-li", t + 1, incident_id=incident.id, units=["PM-2"])["ok"]
+    order = engine.dispatcher.open_order_of(incident.id)
+    refused = _act(engine, "unit_status", "PM-1", t + 2, order_id=order.id, status="done", result="fake")
+    assert not refused["ok"] and "not on this order" in refused["message"]
+    engine.accounts = {**ACCOUNTS, "PM-2": "unit"}.get
+    refused = _act(engine, "unit_status", "PM-2", t + 3, order_id=order.id, status="cancelled")
+    assert not refused["ok"] and "cannot cancel" in refused["message"]
+    assert _act(engine, "unit_status", "PM-2", t + 4, order_id=order.id, status="on_scene")["ok"]
+    assert order.status == "on_scene"
+
+
+def test_one_accounts_request_id_neither_answers_nor_blocks_anothers_action(small_index, tmp_path) -> None:
+    engine = _engine_with_logins(small_index, tmp_path)
+    t = _garage_co(engine, small_index, T0)
+    (incident,) = engine.incidents.incidents.values()
+    inbox = Inbox()
+    inbox.put(Action("comment", {"console": "c1", "request": "same-id", "incident_id": incident.id, "text": "a"},
+                     user="op-li"))
+    inbox.put(Action("ack", {"console": "c2", "request": "same-id", "incident_id": incident.id}, user="sv-wu"))
+    engine.step(inbox.drain(), t + 1)
+    assert engine.answers["op-li/same-id"]["verb"] == "comment" and engine.answers["sv-wu/same-id"]["verb"] == "ack"
+    assert incident.ack_by == "sv-wu"

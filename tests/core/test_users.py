@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from twin_app.core.errors import InputError
 from twin_app.core.names import is_safe_name
 from twin_app.core.roles import ROLES
-from twin_app.core.users import LOCK_S, MAX_FAILURES, UserStore, broker_hash
+from twin_app.core.users import BROKER_ITERATIONS, LOCK_S, MAX_FAILURES, UserStore, broker_hash
 
 PASSWORD = "correct horse battery"
 # Argon2id as in production, with small costs: the tests hash hundreds of times.
@@ -73,7 +73,7 @@ def test_hashes_are_argon2id_and_the_clear_password_is_nowhere(tmp_path: Path) -
     hashes = users.connection.execute("SELECT hash, broker_hash FROM users").fetchone()
     users.close()
     assert hashes[0].startswith("$argon2id$")
-    assert hashes[1].startswith("$7$101$")
+    assert hashes[1].startswith("$7$20000$")  # more rounds than mosquitto_passwd's 101
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     for secret in (PASSWORD, "second password!"):
         assert secret.encode() not in raw
@@ -86,8 +86,9 @@ def test_broker_hash_is_mosquittos_format() -> None:
     salt = bytes(range(12))
     hashed = broker_hash(PASSWORD, salt)
     _, seven, rounds, b64salt, b64digest = hashed.split("$")
-    assert (seven, rounds, base64.b64decode(b64salt)) == ("7", "101", salt)
-    assert base64.b64decode(b64digest) == hashlib.pbkdf2_hmac("sha512", PASSWORD.encode(), salt, 101, 64)
+    assert (seven, rounds, base64.b64decode(b64salt)) == ("7", str(BROKER_ITERATIONS), salt)
+    assert base64.b64decode(b64digest) == hashlib.pbkdf2_hmac("sha512", PASSWORD.encode(), salt, BROKER_ITERATIONS,
+                                                              64)
     assert broker_hash(PASSWORD) != broker_hash(PASSWORD), "a fresh salt each time"
 
 
@@ -99,7 +100,7 @@ def test_broker_hash_matches_mosquitto_passwd(tmp_path: Path) -> None:
     subprocess.run([tool, "-c", "-b", str(file), "op-li", PASSWORD], check=True, capture_output=True, timeout=20)
     theirs = file.read_text().strip().split(":", 1)[1]
     salt = base64.b64decode(theirs.split("$")[3])
-    assert broker_hash(PASSWORD, salt) == theirs
+    assert broker_hash(PASSWORD, salt, iterations=int(theirs.split("$")[2])) == theirs  # its own rounds
 
 
 def test_lockout_after_five_failures_and_unlock_after_the_lock_time(store: UserStore) -> None:

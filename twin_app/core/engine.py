@@ -51,7 +51,7 @@ UNIT_REPORTS = ("en_route", "on_scene", "done", "cancelled")
 INCIDENT_VERBS = ("ack", "comment", "shelve", "dispatch", "close")
 DEVICES_SHOWN = 50  # devices in alarm listed in an incident's payload
 CAMERAS_SHOWN = 6
-EVENT_DETAIL = ("text", "contact", "snapshot", "detail", "reporter")  # free texts an event may carry
+EVENT_DETAIL = ("text", "contact", "snapshot", "detail", "reporter", "source")  # free texts an event may carry
 EVENTS_KEPT = 20  # further events of an incident kept with their texts (all are in its timeline)
 BLIND_KEPT = 200  # blind detectors named in an incident
 ALARMS_SHOWN = 500  # alarm ids in an incident's payload (alarm_count has them all)
@@ -206,6 +206,7 @@ class Engine:
         self._cameras = self._camera_index() if rules else {}
         self._busy: Counter | None = None
         self._places: dict[int, Place] = {}
+        self._acting_role: str | None = None  # the role of the account whose action is being applied
         devices = index.devices
         self._device_units = devices["unit"].astype(str).to_numpy() if "unit" in devices else None
         if database is not None:
@@ -906,9 +907,11 @@ class Engine:
             self._record("?", verb[:40], "?", None, None, outcome="refused: no request id")
             self._answer(console, None, verb, False, message)
             return []
-        previous = self.answers.get(request)
+        # one account's request id never answers (nor blocks) another account's action
+        key = f"{action.user}/{request}" if action.user is not None else request
+        previous = self.answers.get(key)
         if previous is None and self.database is not None:  # beyond what memory keeps
-            previous = self._guard("answers", lambda: self.database.answer(request))  # type: ignore[union-attr]
+            previous = self._guard("answers", lambda: self.database.answer(key))  # type: ignore[union-attr]
         if previous is not None:
             self._send(f"action_result/{console}", previous, retain=False)
             return []
@@ -922,15 +925,15 @@ class Engine:
             self._record(str(operator)[:100] if isinstance(operator, str) else "?", verb[:40],
                          str(body.get("alarm_id") or body.get("order_id") or "?")[:200], None, None,
                          outcome=f"refused: {exc.what}")
-            self._answer(console, request, verb, False, str(exc))
+            self._answer(console, request, verb, False, str(exc), key)
             return []
         except Exception as exc:  # a bug must not end the engine: refuse and say so
             self.count_error("internal", f"action/{verb[:40]}", f"{type(exc).__name__}: {exc}")
             log.exception("engine: error while applying %s", verb[:40])
             self._answer(console, request, verb, False,
-                         f"internal error ({type(exc).__name__}): the action may not have been applied")
+                         f"internal error ({type(exc).__name__}): the action may not have been applied", key)
             return []
-        self._answer(console, request, verb, True, "done")
+        self._answer(console, request, verb, True, "done", key)
         return changed
 
     def _identity(self, action: Action, claimed: object) -> str:
@@ -940,6 +943,7 @@ class Engine:
         each account write only under its own name) and the operator is that user, whatever the payload claims.
         """
         verb = action.verb
+        self._acting_role = None
         if self.accounts is None:  # no logins (the embedded default, a lab): the topic's user, else the payload's
             return short_text(action.user or claimed, "operator", limit=100, required=True)
         user = action.user
@@ -951,19 +955,23 @@ class Engine:
         except Exception as exc:
             raise InputError("the user store", f"cannot be read ({type(exc).__name__}): refused") from None
         if role is None:
-            raise InputError(f"user {user}", "unknown, disabled or locked account")
+            raise InputError(f"user {user}", "unknown or disabled account")
         if not allowed(role, verb):
             article = "an" if role[:1] in "aeiou" else "a"
             raise InputError(f"user {user}", f"{article} {role} may not {verb} ({DESCRIPTION.get(role, role)})")
+        self._acting_role = role
         return user
 
-    def _answer(self, console: str, request: str | None, verb: str, ok: bool, message: str) -> None:
+    def _answer(self, console: str, request: str | None, verb: str, ok: bool, message: str,
+                key: str | None = None) -> None:
+        """Answer on ``action_result/{console}``; kept under `key` (the account and the request id) when given."""
         answer = {"request": request, "verb": verb[:40], "ok": ok, "message": message}
         if request is not None:
-            self.answers[request] = answer
+            key = key or request
+            self.answers[key] = answer
             while len(self.answers) > ANSWERS_KEPT:
                 self.answers.popitem(last=False)
-            self._changes.requests[request] = (time.time(), answer)
+            self._changes.requests[key] = (time.time(), answer)
         self._send(f"action_result/{console}", answer, retain=False)
 
     @staticmethod
@@ -1185,6 +1193,11 @@ class Engine:
 
     def _order_action(self, verb: str, body: dict, operator: str, now: float) -> list[Alarm]:
         order = self.dispatcher.get(self._text(body, "order_id", verb))
+        if self._acting_role == "unit":  # a field unit reports on its own orders only, and cannot cancel them
+            if operator not in (order.units or [order.unit]):
+                raise InputError(f"order {order.id}", f"unit {operator} is not on this order")
+            if body.get("status") == "cancelled":
+                raise InputError(f"order {order.id}", "a unit cannot cancel its order: the operator does")
         if verb == "unit_status":
             status = body.get("status")
             if status not in UNIT_REPORTS:

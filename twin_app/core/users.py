@@ -34,7 +34,7 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # longer is no safer, and a megabyte password would only cost hashing time
 MAX_FAILURES = 5
 LOCK_S = 15 * 60.0
-BROKER_ITERATIONS = 101  # what mosquitto_passwd 2.0 writes
+BROKER_ITERATIONS = 20_000  # mosquitto reads the count from the hash; 101 (mosquitto_passwd's) is cheap to crack
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,

@@ -30,8 +30,9 @@ def acl_rules(name: str, role: str, root: str = DEFAULT_ROOT) -> list[tuple[str,
 
     engine: readwrite ``root/#``. operator, supervisor, unit: read ``root/#``, write ``root/action/+/<name>``.
     engineer, trainer, admin: read ``root/#``. gateway: write ``root/telemetry/<name>``, ``root/status/<name>``,
-    ``root/point/#``, read ``root/cmd/#``. simulator: write ``root/telemetry/#``, ``root/status/#``,
-    ``root/point/#``, ``root/event/#``, read ``root/cmd/#``. source: write ``root/event/<name>``.
+    read ``root/cmd/#`` (no ``point/``: its devices come in its own batches). simulator: write
+    ``root/telemetry/#``, ``root/status/#``, ``root/point/#``, ``root/event/#``, read ``root/cmd/#``.
+    source: write ``root/event/<name>``.
     """
     check_user_name(name)
     check_role(role)
@@ -44,7 +45,7 @@ def acl_rules(name: str, role: str, root: str = DEFAULT_ROOT) -> list[tuple[str,
         return [("read", f"{root}/#")]
     if role == "gateway":
         return [("write", f"{root}/telemetry/{name}"), ("write", f"{root}/status/{name}"),
-                ("write", f"{root}/point/#"), ("read", f"{root}/cmd/#")]
+                ("read", f"{root}/cmd/#")]  # no point/: a gateway reports its own devices in its own batches
     if role == "simulator":
         return [("write", f"{root}/{channel}/#") for channel in ("telemetry", "status", "point", "event")] + [
             ("read", f"{root}/cmd/#")]

@@ -13,6 +13,7 @@ import threading
 import time
 
 import numpy as np
+import pandas as pd
 
 from twin_app.core.devices import DeviceIndex
 from twin_app.core.inbox import Action, Event, GatewayStatus, Inbox, Readings, Retained
@@ -63,6 +64,11 @@ class Ingest:
         self._rows_cache: dict[str, tuple[list[str], np.ndarray]] = {}
         gateways = index.devices["gateway"] if "gateway" in index.devices.columns else []
         self._gateways = set(map(str, gateways))
+        codes, names = pd.factorize(pd.Series(gateways, dtype=str)) if len(gateways) else (np.zeros(0, int), [])
+        self._gateway_of_row = np.asarray(codes)
+        self._gateway_code = {str(g): i for i, g in enumerate(names)}
+        # with logins, a gateway's batch may only hold its own devices (the ACL ties telemetry/{name} to its account)
+        self.strict = False
         self.settle = None  # the source's confirmation of a message it need not keep (set by the source)
 
     def count_error(self, kind: str, topic: str, message: str) -> None:
@@ -74,10 +80,12 @@ class Ingest:
         if first:
             log.warning("dropped input (%s) on %s: %s", kind, topic, message)
 
-    def handle(self, topic: str, payload: bytes, now: float | None = None, token: object = None) -> None:
+    def handle(self, topic: str, payload: bytes, now: float | None = None, token: object = None,
+               retained: bool = False) -> None:
         """Decode one message and put what is good in it in the inbox. Never raises.
 
         `token` identifies the message to its source (an action is confirmed to the broker once it is durable).
+        A retained action is refused: it would be applied again at every reconnect.
         """
         now = time.time() if now is None else now
         received = time.monotonic()
@@ -87,6 +95,9 @@ class Ingest:
             if not topic.startswith(self.root + "/"):
                 raise PayloadError("unknown_topic", "outside the topic root")
             parts = topic[len(self.root) + 1:].split("/")
+            if parts[0] == "action" and retained:
+                raise PayloadError("retained_action", "an action published retained (it would be applied again at "
+                                                      "every reconnect)")
             if len(parts) == 3 and parts[0] == "action":  # action/{verb}/{user}: the user the broker let write it
                 if not is_safe_name(parts[1]) or not is_safe_name(parts[2]):
                     raise PayloadError("bad_action", "the action's verb or user is not a valid name")
@@ -126,6 +137,14 @@ class Ingest:
                     if name in self._gateways and len(self._rows_cache) < MAX_CACHED_GATEWAYS:
                         self._rows_cache[name] = (batch.ids, rows)  # only a gateway of the registry is kept
                 good = (rows >= 0) & np.isfinite(batch.values)
+                if self.strict:
+                    code = self._gateway_code.get(name, -2)
+                    foreign = good & (self._gateway_of_row[np.maximum(rows, 0)] != code)
+                    if foreign.any():
+                        self.count_error("foreign_device", topic, f"{int(foreign.sum())} reading(s) of devices of "
+                                                                  "another gateway: dropped")
+                        self.dropped_readings += int(foreign.sum())
+                        good &= ~foreign
                 unknown = int((rows < 0).sum())
                 bad_values = int((~np.isfinite(batch.values) & (rows >= 0)).sum())
                 if unknown:
@@ -147,7 +166,10 @@ class Ingest:
                 put(GatewayStatus(name, decode_status(payload), token))
                 token = None  # the engine settles it once durable
             elif channel == "event":
-                put(Event(decode_event(payload, now), token))
+                event = decode_event(payload, now)
+                if is_safe_name(name):
+                    event["source"] = name  # the account the broker let write event/{name}
+                put(Event(event, token))
                 token = None
             elif channel == "cmd":
                 return

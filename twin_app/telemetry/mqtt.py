@@ -41,6 +41,18 @@ class BrokerUrl:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
 
+def redact(url: str) -> str:
+    """A broker URL as it may be shown: its password replaced by ``***``."""
+    try:
+        parsed = urlparse(url)
+        if parsed.password is None:
+            return url
+        host = parsed.netloc.rsplit("@", 1)[-1]
+        return parsed._replace(netloc=f"{parsed.username}:***@{host}").geturl()
+    except ValueError:
+        return "(a broker URL that cannot be read)"
+
+
 def parse_broker_url(url: str) -> BrokerUrl:
     """Parse a broker URL; user and password from the URL, else TWIN_APP_MQTT_USER / TWIN_APP_MQTT_PASSWORD.
 
@@ -53,14 +65,15 @@ def parse_broker_url(url: str) -> BrokerUrl:
         When the scheme, host or port is not usable.
     """
     parsed = urlparse(url)
+    shown = redact(url)  # a password never reaches a message or a log
     if parsed.scheme not in ("mqtt", "mqtts"):
-        raise InputError(f"--broker {url}", "the scheme must be mqtt:// or mqtts://")
+        raise InputError(f"--broker {shown}", "the scheme must be mqtt:// or mqtts://")
     if not parsed.hostname:
-        raise InputError(f"--broker {url}", "no host name")
+        raise InputError(f"--broker {shown}", "no host name")
     try:
         port = parsed.port or (8883 if parsed.scheme == "mqtts" else 1883)
     except ValueError:
-        raise InputError(f"--broker {url}", "the port is not a number between 1 and 65535") from None
+        raise InputError(f"--broker {shown}", "the port is not a number between 1 and 65535") from None
     query = parse_qs(parsed.query)
     root = query.get("root", [DEFAULT_ROOT])[0].strip("/") or DEFAULT_ROOT
     ca_file = query.get("ca", [os.environ.get("TWIN_APP_MQTT_CA") or ""])[0] or None
@@ -197,7 +210,7 @@ class MqttLink:
             if token is not None:
                 self.settle(token)
             return
-        self.ingest.handle(topic, message.payload, token=token)
+        self.ingest.handle(topic, message.payload, token=token, retained=bool(message.retain))
 
     def _on_publish(self, _client, _userdata, mid, _reason_code, _properties) -> None:
         self._acked[mid] = time.monotonic()

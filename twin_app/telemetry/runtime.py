@@ -144,6 +144,7 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
     inbox = Inbox(notify)
     root = url.root if url is not None else DEFAULT_ROOT
     ingest = Ingest(index, inbox, root=root)
+    ingest.strict = accounts is not None  # with logins, a gateway's batch holds only its own devices
     engine = Engine(index, database=database, rules=rules, console=console, accounts=accounts)
     link = None
     if url is not None:
