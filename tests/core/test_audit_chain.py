@@ -316,3 +316,20 @@ def test_export_writes_the_window_as_csv(tmp_path) -> None:
     _attack(path, "UPDATE audit SET operator = 'op-mallory' WHERE seq = 7")
     run = _cli("export", str(path), "--from", str(T0), "--to", str(T0 + 3), str(out))
     assert run.returncode == 0 and "chain NOT intact (changed: seq 7" in run.stdout
+
+
+def test_a_time_stored_as_text_is_found_though_it_hashes_like_the_number(tmp_path) -> None:
+    path = _database(tmp_path)
+    ts = sqlite3.connect(path).execute("SELECT ts FROM audit WHERE seq = 3").fetchone()[0]
+    _attack(path, "UPDATE audit SET ts = ? WHERE seq = 3", params=(f"{ts:_}",))  # hides it from time windows
+    result = verify(path)
+    assert not result.ok and result.kind == "changed" and result.seq == 3 and "wrong type (ts)" in result.reason
+
+
+def test_a_wiped_chain_is_not_chained_again_when_the_engine_opens_it(tmp_path) -> None:
+    path = _database(tmp_path)
+    _attack(path, "UPDATE audit SET operator = 'someone-else' WHERE seq = 2",
+            "UPDATE audit SET prev_hash = NULL, hash = NULL", "DELETE FROM audit_meta")
+    EngineDatabase(path).close()  # the engine starts on the file: it must not launder the edit into a new chain
+    result = verify(path)
+    assert not result.ok and "genesis of the chain is not recorded" in result.reason

@@ -130,6 +130,10 @@ class AuditLog:
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 _SELECT = ("SELECT seq, ts, operator, console, action, target, before, after, outcome, prev_hash, hash FROM audit")
+# the storage class each column must have: a time stored as text hashes like the number but sorts apart from it
+_TYPES = ("SELECT seq, typeof(ts), typeof(operator), typeof(console), typeof(action), typeof(target), "
+          "typeof(outcome), typeof(before), typeof(after) FROM audit WHERE seq = ?")
+_TEXT_COLUMNS = ("operator", "console", "action", "target", "outcome")
 
 
 def iso_time(ts: float, timespec: str = "seconds") -> str:
@@ -253,6 +257,13 @@ def _walk(db: sqlite3.Connection, meta: dict) -> VerifyResult:
             gone = f"seq {expected_seq}" if seq == expected_seq + 1 else f"seq {expected_seq} to {seq - 1}"
             return fault("removed", f"{gone} missing, between {_neighbour(prev)} and {_neighbour(row)}",
                          seq=expected_seq)
+        kinds = db.execute(_TYPES, (seq,)).fetchone()
+        odd = ["ts"] if kinds[1] != "real" else []
+        odd += [name for name, kind in zip(_TEXT_COLUMNS, kinds[2:7], strict=True) if kind != "text"]
+        odd += [name for name, kind in zip(("before", "after"), kinds[7:9], strict=True)
+                if kind not in ("text", "null")]
+        if odd:
+            return fault("changed", f"stored with the wrong type ({', '.join(odd)}): it was edited", row)
         try:
             content = entry_hash(*row[:10])
         except (TypeError, ValueError):

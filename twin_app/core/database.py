@@ -146,12 +146,14 @@ def prepare_audit(db: sqlite3.Connection) -> None:
         db.execute(AUDIT_TABLE)
         db.execute(AUDIT_META_TABLE)
         columns = {row[1] for row in db.execute("PRAGMA table_info(audit)")}
-        for column in ("prev_hash", "hash"):
-            if column not in columns:
-                db.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT")
-        fresh = (db.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchone() is None
-                 and db.execute("SELECT 1 FROM audit WHERE hash IS NOT NULL LIMIT 1").fetchone() is None)
-        if fresh:  # never chained (a genesis deleted from a chained file is left for `verify` to report)
+        added = [column for column in ("prev_hash", "hash") if column not in columns]
+        for column in added:
+            db.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT")
+        empty = db.execute("SELECT 1 FROM audit LIMIT 1").fetchone() is None
+        fresh = db.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchone() is None and (bool(added) or empty)
+        # chained here only when new, or written before the chain existed (its columns just added): a chained file
+        # whose hashes and genesis were wiped is never chained again, `verify` reports it
+        if fresh:
             now = time.time()
             genesis = {"nonce": secrets.token_hex(16), "created": now}
             rows = db.execute("SELECT seq, ts, operator, console, action, target, before, after, outcome "
