@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -67,6 +68,47 @@ def small_index(small_district, small_model):
     return DeviceIndex(read_registry(small_district.registry_path), small_model)
 
 
+def tool(name: str) -> str:
+    """The path of a system tool (mosquitto, openssl, ...); the test fails with the set-up hint without it."""
+    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+    if path is None:
+        pytest.fail(f"{name} is not installed: run packaging/dev.sh setup")
+    return path
+
+
+def run_mosquitto(config: Path, port: int, log: Path | None = None) -> subprocess.Popen:
+    """Start mosquitto on `config` and wait until it listens on `port`; fails with its log when it does not."""
+    out = log.open("a") if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen([tool("mosquitto"), "-c", str(config)], stdout=out, stderr=out)
+    if log is not None:
+        out.close()
+    said = (lambda: f":\n{log.read_text()}") if log is not None else (lambda: "")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"mosquitto stopped at start with status {proc.returncode}{said()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    pytest.fail(f"mosquitto did not listen on port {port}{said()}")
+
+
+def stop_mosquitto(proc: subprocess.Popen | None) -> None:
+    """SIGTERM, as systemd stops it: mosquitto writes its database and exits (killed after 10 s)."""
+    if proc is None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Mosquitto:
     """A mosquitto process that can be stopped and started again on the same port."""
 
@@ -91,23 +133,11 @@ class Mosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen([exe, "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
+        self.proc = run_mosquitto(self.config, self.port)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
+        stop_mosquitto(self.proc)
+        self.proc = None
 
 
 @pytest.fixture

@@ -14,29 +14,20 @@ import os
 import pwd
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_mosquitto, stop_mosquitto, tool
 from twin_app.telemetry.mqtt import free_port
 
 PACKAGING = Path(__file__).resolve().parents[1] / "packaging"
 MOSQUITTO_CONF = PACKAGING / "mosquitto" / "mosquitto.conf"
 SERVE_UNIT = PACKAGING / "systemd" / "twin-app-serve.service"
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
-    if path is None:
-        pytest.fail(f"{name} is not installed: run packaging/dev.sh setup")
-    return path
 
 
 def _settings(text: str) -> dict[str, list[str]]:
@@ -75,39 +66,20 @@ class ProductionBroker:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        log = self.log.open("a")
-        self.proc = subprocess.Popen([_tool("mosquitto"), "-c", str(self.config)], stdout=log, stderr=log)
-        log.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"mosquitto stopped at start with status {self.proc.returncode}:\n{self.log.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail(f"mosquitto did not listen on port {self.port}:\n{self.log.read_text()}")
+        self.proc = run_mosquitto(self.config, self.port, self.log)
 
     def stop(self) -> None:
         """SIGTERM, as systemd stops it: mosquitto writes its database and exits."""
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            finally:
-                if self.proc.poll() is None:
-                    self.proc.kill()
-                    self.proc.wait()
-                self.proc = None
+        stop_mosquitto(self.proc)
+        self.proc = None
 
     def pub(self, *args: str) -> None:
-        run = subprocess.run([_tool("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(self.port), *args],
+        run = subprocess.run([tool("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(self.port), *args],
                              capture_output=True, text=True, timeout=20)
         assert run.returncode == 0, run.stderr
 
     def sub(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([_tool("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(self.port), *args],
+        return subprocess.run([tool("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(self.port), *args],
                               capture_output=True, text=True, timeout=20)
 
 

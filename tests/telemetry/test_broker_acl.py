@@ -13,8 +13,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -30,6 +28,7 @@ import pytest
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from tests.conftest import run_mosquitto, stop_mosquitto, tool
 from twin_app.telemetry.broker_accounts import acl_rules
 from twin_app.telemetry.mqtt import free_port
 
@@ -47,15 +46,8 @@ ACCOUNTS = {  # name: (role, password)
 }
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
-    if path is None:
-        pytest.fail(f"{name} is not installed: run packaging/dev.sh setup")
-    return path
-
-
 def _openssl(*args: str, cwd: Path) -> None:
-    run = subprocess.run([_tool("openssl"), *args], cwd=cwd, capture_output=True, text=True, timeout=30)
+    run = subprocess.run([tool("openssl"), *args], cwd=cwd, capture_output=True, text=True, timeout=30)
     assert run.returncode == 0, run.stderr
 
 
@@ -115,40 +107,29 @@ class SecureBroker:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        with self.log.open("a") as log:
-            self.proc = subprocess.Popen([_tool("mosquitto"), "-c", str(self.config)], stdout=log, stderr=log)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"mosquitto stopped at start with status {self.proc.returncode}:\n{self.log.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.tls_port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail(f"mosquitto did not listen on port {self.tls_port}:\n{self.log.read_text()}")
+        self.proc = run_mosquitto(self.config, self.tls_port, self.log)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            finally:
-                if self.proc.poll() is None:
-                    self.proc.kill()
-                    self.proc.wait()
-                self.proc = None
+        """SIGTERM, as systemd stops it: mosquitto writes its database and exits."""
+        stop_mosquitto(self.proc)
+        self.proc = None
+
+
+def secure_broker(accounts: dict[str, tuple[str, str]]) -> SecureBroker:
+    """A started secure broker with a throwaway CA and these accounts (name: (role, password))."""
+    broker = SecureBroker()
+    _make_certificates(broker.folder)
+    for name, (role, password) in accounts.items():
+        run = _users(broker.folder, "add", name, "--role", role, "--password-stdin", stdin=password + "\n")
+        assert run.returncode == 0, run.stderr
+    broker.start()
+    return broker
 
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[SecureBroker]:
-    broker = SecureBroker()
+    broker = secure_broker(ACCOUNTS)
     try:
-        _make_certificates(broker.folder)
-        for name, (role, password) in ACCOUNTS.items():
-            run = _users(broker.folder, "add", name, "--role", role, "--password-stdin", stdin=password + "\n")
-            assert run.returncode == 0, run.stderr
-        broker.start()
         yield broker
     finally:
         broker.stop()

@@ -7,6 +7,7 @@ throwaway CA. The engine takes the operator from the broker-authenticated topic 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -18,29 +19,22 @@ import pytest
 from twin_app.core.users import MAX_FAILURES, UserStore
 
 from .conftest import wait_for
-from .test_broker_acl import NOT_AUTHORIZED, ROOT, Client, SecureBroker, _make_certificates, _users
+from .test_broker_acl import ACCOUNTS as BROKER_ACCOUNTS
+from .test_broker_acl import NOT_AUTHORIZED, ROOT, Client, SecureBroker, secure_broker
 
-ACCOUNTS = {
-    "engine": ("engine", "engine-password-1"),
-    "op-li": ("operator", "op-li-password-1"),
+ACCOUNTS = {  # the broker test's accounts, and a supervisor and an engineer
+    **{name: account for name, account in BROKER_ACCOUNTS.items() if name in ("engine", "op-li", "tr-zhou", "sim")},
     "sv-wu": ("supervisor", "sv-wu-password-1"),
-    "tr-zhou": ("trainer", "tr-zhou-password-1"),
     "eng-ma": ("engineer", "eng-ma-password-1"),
-    "sim": ("simulator", "sim-password-0001"),
 }
 
 
 @pytest.fixture(scope="module")
 def site(small_district, tmp_path_factory):
     """The secure broker, its accounts, and `twin-app serve --users` on it (the engine's own account)."""
-    broker = SecureBroker()
+    broker = secure_broker(ACCOUNTS)
     serve = None
     try:
-        _make_certificates(broker.folder)
-        for name, (role, password) in ACCOUNTS.items():
-            run = _users(broker.folder, "add", name, "--role", role, "--password-stdin", stdin=password + "\n")
-            assert run.returncode == 0, run.stderr
-        broker.start()
         data = tmp_path_factory.mktemp("serve-data")
         url = (f"mqtts://engine:{ACCOUNTS['engine'][1]}@127.0.0.1:{broker.tls_port}/?ca={broker.folder / 'ca.crt'}")
         serve = subprocess.Popen([sys.executable, "-m", "twin_app", "serve", "--broker", url, "--ifc",
@@ -53,6 +47,7 @@ def site(small_district, tmp_path_factory):
             serve.terminate()
             serve.wait(timeout=20)
         broker.stop()
+        shutil.rmtree(broker.folder, ignore_errors=True)
 
 
 def _client(broker: SecureBroker, user: str, password: str | None = None) -> Client:
