@@ -158,6 +158,8 @@ def test_serve_unit_has_the_keys_operation_relies_on() -> None:
     assert "mosquitto.service" in unit["Unit"]["After"].split()
     assert "mosquitto.service" in unit["Unit"]["Wants"].split()
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+    assert "TWIN_APP_USERS=/var/lib/twin-app/users.sqlite" in service["Environment"]  # logins on (SECURITY)
+    assert "--broker" in command and "@" not in command[command.index("--broker") + 1]  # no password in argv
 
 
 def test_serve_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
