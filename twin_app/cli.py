@@ -353,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         from twin_app import users_cli
 
         return users_cli.main(argv[1:])
+    if argv and argv[0] == "export":  # a window of a recording as one Parquet file
+        from twin_app import export_cli
+
+        return export_cli.main(argv[1:])
     if argv and argv[0] == "audit":  # the audit log's hash chain, and exports for an inspector
         from twin_app import audit_cli
 

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +18,11 @@ from twin_app.core.errors import InputError
 from twin_app.core.inbox import Inbox
 from twin_app.telemetry.ingest import DEFAULT_ROOT, Ingest
 from twin_app.telemetry.mqtt import BrokerUrl, MqttLink
+from twin_app.telemetry.recording import Recorder, RecordingPort
 
 DATABASE_NAME = "engine.sqlite"
+RECORDINGS = "recordings"  # the engine's recordings, one MCAP file per hour, in its data folder
+log = logging.getLogger("twin_app.runtime")
 
 
 def data_dir() -> Path:
@@ -66,6 +71,7 @@ class Runtime:
     link: MqttLink | None
     folder: Path | None = None
     lock: FolderLock | None = None
+    recorder: Recorder | None = None  # records what the engine receives and publishes (its data folder)
 
     @property
     def url_display(self) -> str:
@@ -78,14 +84,26 @@ class Runtime:
     def stop(self) -> None:
         if self.link is not None:
             self.link.stop()
+        if self.recorder is not None:
+            try:
+                self.recorder.close()
+            except Exception as exc:  # a recording that cannot be finished never stops the engine
+                log.warning("the recording could not be closed: %s", exc)
         if self.engine.database is not None:
             self.engine.database.close()
         if self.lock is not None:
             self.lock.release()
 
     def step(self, now: float | None = None) -> StepResult:
-        """Drain the inbox into the engine (on the consuming thread)."""
-        return self.engine.step(self.inbox.drain(), now)
+        """Drain the inbox into the engine (on the consuming thread); the recorder takes it in first."""
+        drained = self.inbox.drain()
+        now = time.time() if now is None else now
+        if self.recorder is not None:
+            try:
+                self.recorder.record(drained, now)
+            except Exception as exc:  # a full disk stops the recording, never the engine
+                self.engine.count_error("recording", str(self.recorder.folder), f"{type(exc).__name__}: {exc}")
+        return self.engine.step(drained, now)
 
     def errors(self) -> dict[str, int]:
         """Dropped input by kind: the decoder's and the engine's."""
@@ -104,7 +122,7 @@ class Runtime:
 
 def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True, folder: Path | None = None,
                   console: str = "engine", notify=None, channels: tuple[str, ...] = (),
-                  client_id: str | None = None, accounts=None) -> Runtime:
+                  client_id: str | None = None, accounts=None, record: bool = True) -> Runtime:
     """An engine with its inbox and MQTT link.
 
     Parameters
@@ -128,6 +146,8 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
     accounts
         user -> role (None: unknown or disabled), from the user store: actions count only from an authenticated
         account allowed by its role (None: no logins; the name in the action is taken as given).
+    record
+        An engine with a data folder records what it receives and publishes in ``{folder}/recordings``.
     """
     database = lock = None
     if folder is not None:
@@ -156,4 +176,13 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
         link = MqttLink(url, ingest, channels=channels, persistent=persistent, transient=transient,
                         client_id=client_id or (engine.client_id if persistent else None))
         engine.port = link
-    return Runtime(engine, inbox, ingest, link, folder, lock)
+    recorder = None
+    if record and rules and folder is not None:
+        try:
+            recorder = Recorder(folder / RECORDINGS, index)
+            recorder.prune(time.time())
+            engine.port = RecordingPort(engine.port, recorder)
+        except (OSError, InputError) as exc:  # the engine runs without a recording rather than not at all
+            log.warning("no recording in %s: %s", folder / RECORDINGS, exc)
+            recorder = None
+    return Runtime(engine, inbox, ingest, link, folder, lock, recorder)
