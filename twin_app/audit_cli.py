@@ -81,6 +81,8 @@ def _export(args: argparse.Namespace) -> int:
         end = math.inf if args.end is None else parse_time(args.end)
     except ValueError as exc:
         raise InputError("--from/--to", str(exc)) from None
+    if end < start:
+        raise InputError("--from/--to", "the window ends before it starts")
     db = open_readonly(args.file)
     try:
         rows = db.execute("SELECT seq, ts, operator, console, action, target, before, after, outcome, hash "

@@ -14,6 +14,7 @@ from twin_app.telemetry.simulator import SCENARIOS
 
 EXIT_BAD_INPUT = 2
 SUBCOMMANDS = ("generate", "inspect", "bench", "serve", "simulate")
+OTHER_COMMANDS = ("users", "audit", "export")  # with their own parsers (users_cli, audit_cli, export_cli)
 
 
 def _fail(message: str) -> int:
@@ -138,7 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
             accounts = UserStore(users).role_of  # None when unknown or disabled (a lock stops logins only)
         elif url.username and not args.no_logins:
             raise InputError("--users", "the broker has logins, so the engine needs the user store to check roles "
-                                        "(--users FILE or $TWIN_APP_USERS; --no-logins to run without role checks)")
+                                        "(--users FILE or $TWIN_APP_USERS; --no-login to run without role checks)")
         else:
             logging.getLogger("twin_app.serve").warning(
                 "logins are off (no --users): actions are applied under the name they give; see SECURITY in README")
@@ -237,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twin-app",
         description="Mumianling digital twin. With no options: the operator console on the generated district. "
-                    f"Subcommands: {', '.join(SUBCOMMANDS)} (twin-app SUBCOMMAND --help).",
+                    f"Subcommands: {', '.join(SUBCOMMANDS + OTHER_COMMANDS)} (twin-app SUBCOMMAND --help).",
     )
     parser.add_argument("--ifc", type=Path, help="IFC file to open instead of the generated Mumianling district")
     parser.add_argument("--registry", type=Path, help="device registry (Parquet); default: devices.parquet beside "
@@ -311,7 +312,7 @@ def _subparser(name: str) -> argparse.ArgumentParser:
                            help="folder of the engine's durable state (alarms, orders, commands, audit); default: "
                                 "$TWIN_APP_DATA_DIR or the user's data folder")
             p.add_argument("--client-id", help="MQTT client id of the engine (default: fixed per data folder)")
-            p.add_argument("--no-logins", action="store_true",
+            p.add_argument("--no-login", "--no-logins", dest="no_logins", action="store_true",
                            help="run without role checks although the broker URL carries a login (a lab)")
             p.add_argument("--users", type=Path,
                            help="the user store (twin-app users): actions count only from the broker-authenticated "
@@ -389,6 +390,16 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(str(exc))
     if not 0.0 < args.rate <= 10.0:
         return _fail(f"--rate {args.rate}: must be between 0 and 10 reports per device per second")
+    if args.broker is None and not args.no_telemetry and args.scenario not in (None, "", "none"):
+        from twin_app.telemetry.simulator import parse_scenarios
+
+        try:  # checked before anything starts: a bad name must not wait for a window
+            if args.ifc is None:  # the generated district: its towers are known now
+                parse_scenarios(args.scenario, [f"T{i:02d}" for i in range(1, (args.towers or 19) + 1)])
+            else:
+                parse_scenarios(",".join(p.split("@")[0] for p in args.scenario.split(",")), [])
+        except ValueError as exc:
+            return _fail(f"--scenario: {exc}")
     from twin_app.ui.app import run_console
 
     return run_console(args, (width, height))

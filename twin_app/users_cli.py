@@ -100,10 +100,19 @@ def _run(args: argparse.Namespace) -> None:
         elif args.command == "enable":
             store.enable(name)
         broker_dir = getattr(args, "broker_dir", None) or Path(users).parent
-        write_broker_files(store, broker_dir, getattr(args, "root", None) or DEFAULT_ROOT)
+        try:
+            write_broker_files(store, broker_dir, getattr(args, "root", None) or DEFAULT_ROOT)
+        except OSError as exc:
+            raise InputError(str(broker_dir), f"{args.command} {name} is saved in the user store, but the broker's "
+                                              f"files could not be written ({exc.strerror}): the broker does not "
+                                              "know yet; fix the folder and run the command again") from None
         pid = getattr(args, "reload_pid", None)
         if pid is not None:
-            reload_broker(pid)
+            try:
+                reload_broker(pid)
+            except InputError as exc:
+                raise InputError(f"{args.command} {name}", f"saved and the broker's files written, but the broker "
+                                 f"was NOT reloaded ({exc}): reload it now (systemctl reload mosquitto)") from None
         print(f"{args.command} {name}: done", file=sys.stderr)
     finally:
         store.close()

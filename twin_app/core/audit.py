@@ -70,21 +70,22 @@ class AuditLog:
             self._last = audit_tail(self._db)  # (seq, hash) of the last entry made, written or buffered
         self.buffer: list[tuple] | None = None  # when a list: entries wait there for the engine's commit
 
-    def _row(self, last: tuple[int, str], ts: float, operator: str, action: str, target: str, before: str | None,
-             after: str | None, outcome: str) -> tuple:
+    def _row(self, last: tuple[int, str], ts: float, operator: str, console: str, action: str, target: str,
+             before: str | None, after: str | None, outcome: str) -> tuple:
         seq = last[0] + 1
-        digest = entry_hash(seq, ts, operator, self.console, action, target, before, after, outcome, last[1])
-        return seq, ts, operator, self.console, action, target, before, after, outcome, last[1], digest
+        digest = entry_hash(seq, ts, operator, console, action, target, before, after, outcome, last[1])
+        return seq, ts, operator, console, action, target, before, after, outcome, last[1], digest
 
     def record(self, operator: str, action: str, target: str, before: object = None, after: object = None,
-               outcome: str = "ok", ts: float | None = None) -> int:
+               outcome: str = "ok", ts: float | None = None, console: str | None = None) -> int:
         """Write one entry (committed before returning unless buffered); returns its sequence number, -1 if buffered.
 
         A buffered entry is chained at once to the last entry made: the buffer's rows are written, in order and
         unchanged, by `EngineDatabase.commit` (again in a later step if a commit fails).
         """
         operator, action, target, outcome = (clean(v) for v in (operator or "?", action, target, outcome))
-        fields = (float(time.time() if ts is None else ts), operator, action, target,
+        console = clean(console) if console else self.console  # the console an operator acted from
+        fields = (float(time.time() if ts is None else ts), operator, console, action, target,
                   None if before is None else json.dumps(before, default=str),
                   None if after is None else json.dumps(after, default=str), outcome)
         with self._lock:

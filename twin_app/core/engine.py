@@ -135,6 +135,12 @@ class PendingCommand:
                    unconfirmed=bool(r.get("unconfirmed", False)))
 
 
+def _target(body: dict) -> str:
+    """What an action names (for the audit of a refusal)."""
+    found = next((body.get(k) for k in ("incident_id", "alarm_id", "order_id", "device_id") if body.get(k)), "?")
+    return str(found)[:200]
+
+
 def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
@@ -207,6 +213,7 @@ class Engine:
         self._busy: Counter | None = None
         self._places: dict[int, Place] = {}
         self._acting_role: str | None = None  # the role of the account whose action is being applied
+        self._acting_console: str | None = None  # the console it came from (the audit says so)
         devices = index.devices
         self._device_units = devices["unit"].astype(str).to_numpy() if "unit" in devices else None
         if database is not None:
@@ -490,7 +497,7 @@ class Engine:
     def _record(self, operator: str, action: str, target: str, before: object, after: object,
                 outcome: str = "ok") -> None:
         if self.audit is not None:
-            self.audit.record(operator, action, target, before, after, outcome)
+            self.audit.record(operator, action, target, before, after, outcome, console=self._acting_console)
 
     def _retained_alarm(self, name: str, body: dict | None) -> None:
         """A retained ``alarm/`` topic that no live alarm of this engine backs is cleared."""
@@ -891,9 +898,17 @@ class Engine:
 
         A request id already answered is answered again the same way and changes nothing.
         """
+        self._acting_console = None
+        try:
+            return self._apply_action(action, now)
+        finally:
+            self._acting_console = self._acting_role = None
+
+    def _apply_action(self, action: Action, now: float) -> list[Alarm]:
         body, verb = action.body, action.verb
         self._settle.append(action.token)
         console = body.get("console", "console") if isinstance(body, dict) else None
+        self._acting_console = console if is_safe_name(console) else None
         if not is_safe_name(console):
             self.count_error("bad_console", f"action/{verb[:40]}", "an action whose console name is not valid "
                                                                    "(it cannot be answered)")
@@ -902,9 +917,10 @@ class Engine:
         request = body.get("request")
         if not isinstance(request, str) or not 0 < len(request) <= 200 or not request.isprintable() \
                 or clean(request) != request:
-            message = f"action/{verb[:40]}: every action needs a request id (text of at most 200 characters)"
+            message = (f"action/{verb[:40]}: every action needs a request id: a \"request\" field, text of at most 200 "
+                       "characters")
             self.action_errors.append(message)
-            self._record("?", verb[:40], "?", None, None, outcome="refused: no request id")
+            self._record(action.user or "?", verb[:40], _target(body), None, None, outcome="refused: no request id")
             self._answer(console, None, verb, False, message)
             return []
         # one account's request id never answers (nor blocks) another account's action
@@ -922,9 +938,8 @@ class Engine:
         except InputError as exc:
             self.action_errors.append(str(exc))
             log.warning("refused %s by %s: %s", verb[:40], str(operator)[:40], exc)
-            self._record(str(operator)[:100] if isinstance(operator, str) else "?", verb[:40],
-                         str(body.get("alarm_id") or body.get("order_id") or "?")[:200], None, None,
-                         outcome=f"refused: {exc.what}")
+            self._record(action.user or (str(operator)[:100] if isinstance(operator, str) else "?"), verb[:40],
+                         _target(body), None, None, outcome=f"refused: {exc.what}")
             self._answer(console, request, verb, False, str(exc), key)
             return []
         except Exception as exc:  # a bug must not end the engine: refuse and say so

@@ -162,6 +162,7 @@ class MqttLink:
         ingest.settle = self.settle if persistent else None
         self._outgoing: queue.SimpleQueue = queue.SimpleQueue()
         self._transient_timer: threading.Timer | None = None
+        self._said_refused = False
         self._acked: dict[int, float] = {}  # message id -> when the broker confirmed it (PUBACK)
         self.client.on_publish = self._on_publish
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
@@ -175,6 +176,11 @@ class MqttLink:
 
     def _on_connect(self, client: mqtt.Client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
+            if str(reason_code) in ("Not authorized", "Bad user name or password") and not self._said_refused:
+                self._said_refused = True  # once: the same refusal comes at every reconnect
+                who = f"as {self.url.username}" if self.url.username else "without a user name (set it in the URL " \
+                      "or TWIN_APP_MQTT_USER and TWIN_APP_MQTT_PASSWORD)"
+                log.warning("the broker %s refused the connection %s: %s", self.url.display, who, reason_code)
             self._set_state(f"disconnected: {reason_code}")
             return
         root = self.url.root

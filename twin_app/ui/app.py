@@ -16,6 +16,7 @@ from twin_app.ui.main_window import MainWindow
 
 EXIT_BAD_INPUT = 2
 SCREENSHOT_TIMEOUT_MS = 10 * 60 * 1000
+NO_TELEMETRY_S = 90  # a screenshot that waits for live data gives up (exit 2) after this long
 
 
 def configure_rendering() -> None:
@@ -117,6 +118,15 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
             window.model_ready.connect(lambda: QTimer.singleShot(300, save))
         else:  # the contract: wait for the model and the first telemetry
             window.telemetry_drawn.connect(lambda: QTimer.singleShot(args.screenshot_delay * 1000, save))
+            window.telemetry_failed.connect(fail)
+
+            def no_telemetry() -> None:
+                if not window._telemetry_drawn and window.model is not None:
+                    live = window.live
+                    where = f"{live.runtime.url_display}: {live.connection}" if live is not None else "none"
+                    fail(f"no live telemetry within {NO_TELEMETRY_S} s of the model being drawn (broker {where})")
+
+            window.model_ready.connect(lambda: QTimer.singleShot(NO_TELEMETRY_S * 1000, no_telemetry))
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("the model was not drawn within 10 minutes"))
     window.show()
     window.start_loading(args.ifc, {"towers": args.towers, "seed": args.seed, "storeys": args.storeys},

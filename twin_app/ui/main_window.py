@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
     load_failed = Signal(str)
     selection_changed = Signal(int)
     telemetry_drawn = Signal()
+    telemetry_failed = Signal(str)  # the telemetry could not start (the message says why)
 
     def __init__(self, size: tuple[int, int] = (1920, 1080)) -> None:
         super().__init__()
@@ -351,6 +352,7 @@ class MainWindow(QMainWindow):
             self.live = None
             self.live_label.setText("Telemetry: off")
             self.warn("Telemetry", f"Cannot start the telemetry: {exc}")
+            self.telemetry_failed.emit(f"cannot start the telemetry: {exc}")
             return
         self._live_started = time.time()
         self._last_data = time.monotonic()
