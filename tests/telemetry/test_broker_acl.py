@@ -399,3 +399,13 @@ def test_users_cli_asks_the_password_twice(tmp_path: Path, monkeypatch: pytest.M
     assert users_cli.main(["list"]) == 0
     assert "disabled" in capsys.readouterr().out
     assert users_cli.main(["enable", "op-zhang", "--reload-pid", str(tmp_path / "no.pid")]) == 2
+
+
+def test_a_failed_reload_says_the_change_is_saved_but_not_yet_in_force(tmp_path: Path) -> None:
+    run = _users(tmp_path, "add", "op-wang", "--role", "operator", "--password-stdin", stdin="op-wang-password-1\n")
+    assert run.returncode == 0, run.stderr
+    run = subprocess.run([sys.executable, "-m", "twin_app.users_cli", "disable", "op-wang", "--users",
+                          str(tmp_path / "users.sqlite"), "--broker-dir", str(tmp_path), "--reload-pid",
+                          str(tmp_path / "no.pid")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "saved" in run.stderr and "NOT reloaded" in run.stderr, run.stderr
+    assert "op-wang" not in (tmp_path / "passwords").read_text()  # the files are written all the same
