@@ -130,7 +130,9 @@ def _serve(args: argparse.Namespace) -> int:
         model = load_model(ifc).model
         index = DeviceIndex(read_registry(registry), model)
         accounts = None
-        users = args.users or (Path(os.environ["TWIN_APP_USERS"]) if os.environ.get("TWIN_APP_USERS") else None)
+        from twin_app.users_cli import configured_users_path
+
+        users = configured_users_path(args.users)
         if users is not None:  # logins: an action counts only from an authenticated account its role allows
             from twin_app.core.users import UserStore
 

@@ -22,10 +22,15 @@ from twin_app.telemetry.ingest import DEFAULT_ROOT
 from twin_app.telemetry.runtime import data_dir
 
 
+def configured_users_path(explicit: Path | None = None) -> Path | None:
+    """The user store named on the command line, else by ``$TWIN_APP_USERS``; None when neither names one."""
+    override = os.environ.get("TWIN_APP_USERS")
+    return explicit or (Path(override) if override else None)
+
+
 def default_users_path() -> Path:
     """``$TWIN_APP_USERS``, else ``users.sqlite`` in the data folder (``$TWIN_APP_DATA_DIR`` or the user's)."""
-    override = os.environ.get("TWIN_APP_USERS")
-    return Path(override) if override else data_dir() / "users.sqlite"
+    return configured_users_path() or data_dir() / "users.sqlite"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -368,11 +368,11 @@ class Engine:
                 self._guard(f"incident of {alarm.id}", lambda a=alarm: self._incident_of(a, now))
         for alarm in self._guard("confirmations", lambda: self._confirmations(now)) or []:
             changed[alarm.id] = alarm
-            if alarm.state == AlarmState.UNACK_ACTIVE and not alarm.handled:
-                alarm.handled = True
-                self._guard(f"incident of {alarm.id}", lambda a=alarm: self._incident_of(a, now))
-        for alarm in list(changed.values()):  # active and standing, yet in no incident: it gets one
+        # active and standing, yet in no incident (an unconfirmed command; shelving that ended after its incident
+        # closed; an older database): it gets one
+        for alarm in list(changed.values()):
             if alarm.active and alarm.state in STANDING and alarm.id not in self.incidents.of_alarm:
+                alarm.handled = True
                 self._guard(f"incident of {alarm.id}", lambda a=alarm: self._incident_of(a, now))
         for order in self._guard("escalation", lambda: self.dispatcher.overdue(now)) or []:
             self._record(SYSTEM, "escalate", order.id, {"status": "dispatched"}, order.to_json())
@@ -898,7 +898,6 @@ class Engine:
 
         A request id already answered is answered again the same way and changes nothing.
         """
-        self._acting_console = None
         try:
             return self._apply_action(action, now)
         finally:
@@ -958,7 +957,6 @@ class Engine:
         each account write only under its own name) and the operator is that user, whatever the payload claims.
         """
         verb = action.verb
-        self._acting_role = None
         if self.accounts is None:  # no logins (the embedded default, a lab): the topic's user, else the payload's
             return short_text(action.user or claimed, "operator", limit=100, required=True)
         user = action.user

@@ -98,10 +98,12 @@ class Ingest:
             if parts[0] == "action" and retained:
                 raise PayloadError("retained_action", "an action published retained (it would be applied again at "
                                                       "every reconnect)")
-            if len(parts) == 3 and parts[0] == "action":  # action/{verb}/{user}: the user the broker let write it
-                if not is_safe_name(parts[1]) or not is_safe_name(parts[2]):
+            if parts[0] == "action" and (len(parts) == 3 or (len(parts) == 2 and parts[1])):
+                # action/{verb}, or action/{verb}/{user}: the user the broker let write it
+                if not all(is_safe_name(level) for level in parts[1:]):
                     raise PayloadError("bad_action", "the action's verb or user is not a valid name")
-                put(Action(parts[1], decode_object(payload, "bad_action", "an action"), token, user=parts[2]))
+                user = parts[2] if len(parts) == 3 else None
+                put(Action(parts[1], decode_object(payload, "bad_action", "an action"), token, user=user))
                 token = None  # the engine settles it once durable
                 return
             if len(parts) != 2 or not parts[1]:
@@ -120,12 +122,6 @@ class Ingest:
             if channel in ("kpi", "action_result"):
                 if payload:
                     put(Retained(channel, name, (decode_kpis if channel == "kpi" else decode_result)(payload)))
-                return
-            if channel == "action":
-                if not is_safe_name(name):
-                    raise PayloadError("bad_action", "the action's verb is not a valid name")
-                put(Action(name, decode_object(payload, "bad_action", "an action"), token))
-                token = None  # the engine settles it once durable
                 return
             if channel == "telemetry":
                 batch = decode_batch(payload, now)

@@ -27,7 +27,9 @@ def configure_rendering() -> None:
 
 def local_check(users: Path | None):
     """The login check against a user store on this machine (lockout after repeated failures), where there is one."""
-    path = users or (Path(os.environ["TWIN_APP_USERS"]) if os.environ.get("TWIN_APP_USERS") else None)
+    from twin_app.users_cli import configured_users_path
+
+    path = configured_users_path(users)
     if path is None or not path.is_file():
         return None
     from twin_app.core.users import UserStore
