@@ -116,7 +116,6 @@ class MainWindow(QMainWindow):
         self._last_data_wall: float | None = None
         self._live_started = time.time()
         self._notified: set[str] = set()  # critical incidents already announced
-        self._marker_key: tuple = ()
         self._trend_ids: list[str] = []  # the devices whose history the incident's trend draws
         self._blink_phase = True
         self._blink_timer = QTimer(self)
@@ -517,11 +516,9 @@ class MainWindow(QMainWindow):
             where = " ".join(str(incident.get(k)) for k in ("building", "storey") if incident.get(k))
             markers.append(IncidentMarker(str(incident.get("id")), element, str(incident.get("priority")),
                                           bool(incident.get("unacknowledged")), f"{where} · {what}"[:60]))
-        key = tuple(sorted((m.id, m.priority, m.unacknowledged, m.label, m.element) for m in markers))
-        if key != self._marker_key:
-            self._marker_key = key
-            if self.scene.show_incidents(markers):
-                self.request_render()
+        markers.sort(key=lambda m: m.id)  # the scene rebuilds only when this list changes
+        if self.scene.show_incidents(markers):
+            self.request_render()
 
     def _blink(self) -> None:
         self._blink_phase = not self._blink_phase
