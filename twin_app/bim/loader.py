@@ -14,6 +14,7 @@ import os
 import queue
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,21 +109,26 @@ def read_cache(target: Path, digest: str) -> DistrictModel:
     return model
 
 
-def _worker(path: str, target: str, digest: str, progress_queue: mp.Queue) -> None:
-    """Worker process: tessellate `path`, write the cache entry, report progress and the outcome."""
+def _tessellate_into(path: str, target: str, digest: str, report: ProgressFn) -> None:
+    """Child process work: tessellate `path` and write its cache entry."""
     from twin_app.bim.tessellate import tessellate
+
+    write_cache(tessellate(path, progress=report), digest, Path(target))
+
+
+def _child(work: Callable[..., None], args: tuple, where: str, progress_queue: mp.Queue) -> None:
+    """Child process: run ``work(*args, report)``, report progress and the outcome on `progress_queue`."""
 
     def report(fraction: float, message: str) -> None:
         progress_queue.put(("progress", fraction, message))
 
     try:
-        model = tessellate(path, progress=report)
-        write_cache(model, digest, Path(target))
+        work(*args, report)
         progress_queue.put(("done", 1.0, ""))
     except InputError as exc:
         progress_queue.put(("error", exc.where, exc.what))
     except Exception as exc:  # any failure inside the IFC library becomes a message for the user
-        progress_queue.put(("error", path, f"{type(exc).__name__}: {exc}"))
+        progress_queue.put(("error", where, f"{type(exc).__name__}: {exc}"))
 
 
 @dataclass
@@ -180,7 +186,8 @@ def load_model(path: str | Path, progress: ProgressFn | None = None, use_cache: 
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
         target = Path(tempfile.mkdtemp(prefix="twin_app_")) / target.name
-    _run_worker(path, target, digest, report, timeout_s)
+    run_in_child(_tessellate_into, (str(path), str(target), digest), str(path), "reading this file", report,
+                 timeout_s)
     try:
         model = read_cache(target, digest)
     except ValueError as exc:
@@ -188,10 +195,28 @@ def load_model(path: str | Path, progress: ProgressFn | None = None, use_cache: 
     return LoadResult(model, False, time.perf_counter() - started, target)
 
 
-def _run_worker(path: Path, target: Path, digest: str, report: ProgressFn, timeout_s: float) -> None:
+def run_in_child(work: Callable[..., None], args: tuple, where: str, doing: str, report: ProgressFn,
+                 timeout_s: float) -> None:
+    """Run ``work(*args, report)`` in a fresh process, relaying its progress to `report`.
+
+    The IFC library holds the interpreter lock for long stretches; in a child process it can
+    neither freeze the caller's threads (a window, an MQTT client) nor crash the caller.
+
+    Parameters
+    ----------
+    work
+        A module-level function (it is pickled into the child).
+    where, doing
+        What the error messages name: the file or thing, and what was being done ("reading this file").
+
+    Raises
+    ------
+    InputError
+        When the work fails, crashes the child or takes longer than `timeout_s`.
+    """
     ctx = mp.get_context("spawn")
     messages: mp.Queue = ctx.Queue()
-    proc = ctx.Process(target=_worker, args=(str(path), str(target), digest, messages), daemon=True)
+    proc = ctx.Process(target=_child, args=(work, args, where, messages), daemon=True)
     proc.start()
     deadline = time.monotonic() + timeout_s
     outcome: tuple[str, object, str] | None = None
@@ -206,11 +231,11 @@ def _run_worker(path: Path, target: Path, digest: str, report: ProgressFn, timeo
                         kind, fraction, message = messages.get(timeout=0.5)
                     except queue.Empty:
                         raise InputError(
-                            str(path), f"the IFC library crashed while reading this file (exit code {proc.exitcode})"
+                            where, f"the IFC library crashed while {doing} (exit code {proc.exitcode})"
                         ) from None
                 elif time.monotonic() > deadline:
                     proc.kill()
-                    raise InputError(str(path), f"reading took longer than {timeout_s:.0f} s and was stopped") from None
+                    raise InputError(where, f"{doing} took longer than {timeout_s:.0f} s and was stopped") from None
                 else:
                     continue
             if kind == "progress":

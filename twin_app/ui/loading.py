@@ -41,7 +41,7 @@ class ModelLoader(QObject):
             registry: Path | None = None
             if path is None:
                 generated = ensure_district(progress=lambda f, m: self.progress.emit(0.4 * f, m),
-                                            **self.district_args)
+                                            isolated=True, **self.district_args)
                 path, registry = generated.ifc_path, generated.registry_path
                 base, span = 0.4, 0.6
             else:
