@@ -145,8 +145,10 @@ def _serve(args: argparse.Namespace) -> int:
         else:
             logging.getLogger("twin_app.serve").warning(
                 "logins are off (no --users): actions are applied under the name they give; see SECURITY in README")
+        described = {"district": {"towers": 19, "seed": 20261124, "storeys": None}} if args.ifc is None else \
+            {"ifc": str(Path(ifc).resolve())}
         runtime = build_runtime(index, url, rules=True, folder=folder, console="serve", client_id=args.client_id,
-                                accounts=accounts)
+                                accounts=accounts, model=described)
     except InputError as exc:
         return _fail(str(exc))
     engine, link = runtime.engine, runtime.link

@@ -87,6 +87,48 @@ class NullPort:
         return None
 
 
+class LoopbackPort:
+    """A port whose publications never leave the process (replay and training).
+
+    What the engine publishes comes back through `take` as the input of a console's next step, as a broker
+    would have returned it; commands to equipment are kept in `commands` and go nowhere.
+    """
+
+    def __init__(self) -> None:
+        self._back = Drained.empty()
+        self.commands: list[tuple[str, dict | None]] = []
+        self.published = 0
+
+    def publish(self, topic: str, payload: dict | None, retain: bool = False) -> object:
+        channel, _, name = topic.partition("/")
+        back = self._back
+        if channel == "alarm":
+            back.alarms.append((name, payload))
+        elif channel == "dispatch":
+            back.orders.append((name, payload))
+        elif channel == "incident":
+            back.incidents.append((name, payload))
+        elif channel == "action_result" and payload is not None:
+            back.results.append((name, payload))
+        elif channel == "kpi":
+            back.kpis = payload
+        elif channel == "cmd":
+            self.commands.append((name, payload))
+        self.published += 1
+        return self.published
+
+    def delivered(self, token: object) -> bool:
+        return True
+
+    def settle(self, token: object) -> None:
+        return None
+
+    def take(self) -> Drained:
+        """What was published since the last call (alarms, orders, incidents, results, KPIs)."""
+        out, self._back = self._back, Drained.empty()
+        return out
+
+
 @dataclass
 class StepResult:
     """What one engine step applied and what the district looks like after it."""
@@ -160,12 +202,18 @@ class Engine:
         False for a console that shows another engine's alarms: state and roll-up only.
     audit
         The audit log; by default the database's (or none without a database).
+    training
+        A training engine: its port can only be a `LoopbackPort` or a `NullPort`, now and later, so that
+        nothing a trainee does can reach the broker or equipment.
     """
 
     def __init__(self, index: DeviceIndex, port: Port | None = None, database: EngineDatabase | None = None,
                  rules: bool = True, audit: AuditLog | None = None, dispatcher: Dispatcher | None = None,
                  console: str = "engine", max_future_s: float = MAX_FUTURE_S, max_age_s: float = MAX_AGE_S,
-                 accounts: Callable[[str], str | None] | None = None) -> None:
+                 accounts: Callable[[str], str | None] | None = None, training: bool = False) -> None:
+        self.training = training
+        if training and database is not None:
+            raise RuntimeError("a training engine keeps nothing in an engine's database")
         self.index = index
         self.accounts = accounts  # user -> role (None: unknown or disabled); None: no logins, names as given
         self.port: Port = port if port is not None else NullPort()
@@ -218,6 +266,17 @@ class Engine:
         self._device_units = devices["unit"].astype(str).to_numpy() if "unit" in devices else None
         if database is not None:
             self.restore()
+
+    @property
+    def port(self) -> Port:
+        """Where publications go."""
+        return self._port
+
+    @port.setter
+    def port(self, port: Port) -> None:
+        if self.training and not isinstance(port, LoopbackPort | NullPort):
+            raise RuntimeError(f"a training engine has no live publisher: {type(port).__name__} refused")
+        self._port = port
 
     # -- durability ---------------------------------------------------------------------------------
     def restore(self) -> None:

@@ -9,7 +9,9 @@ never decreasing; a message logged at a keyframe's time is part of that keyframe
 ``/meta`` (JSON)
     ``format`` (``twin_app.recording``), ``version``, ``registry_hash`` (sha256 of the device ids, one per line),
     ``device_ids``, ``buildings`` and ``building_of`` (each device's building as an index into ``buildings``),
-    ``gateways``, ``keyframe_s``, ``deadband`` (per-kind overrides).
+    ``gateways``, ``keyframe_s``, ``deadband`` (per-kind overrides), ``model`` (what the registry belongs to:
+    ``{"district": {"towers", "seed", "storeys"}}`` for the generated district, ``{"ifc": path}`` for a file,
+    ``{}`` when unknown).
 ``/telemetry`` (``twin_app.Changes``, encoding ``twin_app.columns``)
     Readings that moved beyond their device's deadband, changed value state (normal/warning/alarm) or refresh a
     device not recorded for half its stale time. Little endian: ``uint32 n``, ``int32 rows[n]`` (registry
@@ -203,11 +205,13 @@ class Recorder:
     refresh
         Also record a reading of a device not recorded for half its stale time, so that replay sees the same
         stale devices as live (False: steady devices are refreshed by keyframes only).
+    model
+        What the registry belongs to, written in ``/meta`` so that a replay can open the same model.
     """
 
     def __init__(self, folder: Path, index: DeviceIndex, keyframe_s: float = 60.0,
                  deadband: dict[str, float] | None = None, retention_days: float = 30.0, hour_files: bool = True,
-                 refresh: bool = True) -> None:
+                 refresh: bool = True, model: dict | None = None) -> None:
         self.folder = Path(folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -233,7 +237,7 @@ class Recorder:
         self.meta = {"format": FORMAT, "version": FORMAT_VERSION, "registry_hash": registry_hash(ids),
                      "devices": self.n, "gateways": self.store.gateway_names, "keyframe_s": keyframe_s,
                      "deadband": self.deadband_overrides, "device_ids": ids, "buildings": list(map(str, buildings)),
-                     "building_of": codes.tolist()}
+                     "building_of": codes.tolist(), "model": dict(model or {})}
         self._meta_bytes = json.dumps(self.meta, separators=(",", ":")).encode()
         self.path: Path | None = None
         self.files: list[Path] = []

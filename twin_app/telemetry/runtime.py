@@ -122,7 +122,8 @@ class Runtime:
 
 def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True, folder: Path | None = None,
                   console: str = "engine", notify=None, channels: tuple[str, ...] = (),
-                  client_id: str | None = None, accounts=None, record: bool = True) -> Runtime:
+                  client_id: str | None = None, accounts=None, record: bool = True,
+                  model: dict | None = None) -> Runtime:
     """An engine with its inbox and MQTT link.
 
     Parameters
@@ -148,6 +149,8 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
         account allowed by its role (None: no logins; the name in the action is taken as given).
     record
         An engine with a data folder records what it receives and publishes in ``{folder}/recordings``.
+    model
+        What the registry belongs to (see `Recorder`), so that a replay opens the same model.
     """
     database = lock = None
     if folder is not None:
@@ -179,7 +182,7 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
     recorder = None
     if record and rules and folder is not None:
         try:
-            recorder = Recorder(folder / RECORDINGS, index)
+            recorder = Recorder(folder / RECORDINGS, index, model=model)
             recorder.prune(time.time())
             engine.port = RecordingPort(engine.port, recorder)
         except (OSError, InputError) as exc:  # the engine runs without a recording rather than not at all

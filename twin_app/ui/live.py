@@ -160,7 +160,8 @@ class LiveTelemetry(QObject):
 
     def __init__(self, window, index: DeviceIndex, broker_url: str | None, scenario: str = "none",
                  rate: float = 0.2, engine: str | None = None, operator: str = "operator",
-                 console: str = "console", data_dir: Path | None = None, events_per_hour: float = 0.0) -> None:
+                 console: str = "console", data_dir: Path | None = None, events_per_hour: float = 0.0,
+                 model: dict | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.index = index
@@ -194,7 +195,8 @@ class LiveTelemetry(QObject):
         if local and data_dir is None:
             data_dir = default_data_dir() / f"console-{self.console}"
         self.runtime = build_runtime(index, self.url, rules=local, folder=data_dir if local else None,
-                                     console=self.console, notify=self.data_pending.emit, channels=channels)
+                                     console=self.console, notify=self.data_pending.emit, channels=channels,
+                                     model=model)
         self.engine = self.runtime.engine
         self.link = self.runtime.link
         assert self.link is not None

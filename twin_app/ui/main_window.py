@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self._measure_points: list[np.ndarray] = []
         self.error_dialog: QMessageBox | None = None
         self.live = None
+        self.model_source: dict = {}
         self.last_refusal = ""
         self.telemetry_args: dict | None = None  # {"broker": url or None, "scenario": str, "rate": float}
         self._telemetry_drawn = False
@@ -286,6 +287,8 @@ class MainWindow(QMainWindow):
         """Load a model in the background; the window stays responsive and shows progress."""
         self.progress_bar.show()
         self.progress_label.setText("Loading…")
+        self.model_source = {"district": dict(district_args)} if ifc_path is None else \
+            {"ifc": str(Path(ifc_path).resolve())}  # a recording names it, so that a replay opens the same model
         self._loader = ModelLoader(ifc_path, district_args, registry)
         self._loader.progress.connect(self._on_progress)
         self._loader.loaded.connect(self._on_loaded)
@@ -346,7 +349,7 @@ class MainWindow(QMainWindow):
         try:
             self.live = LiveTelemetry(self, self.devices, broker, scenario=scenario, rate=rate, engine=engine,
                                       operator=operator, console=console, data_dir=data_dir,
-                                      events_per_hour=events_per_hour)
+                                      events_per_hour=events_per_hour, model=self.model_source)
         except (InputError, RuntimeError, OSError, ValueError) as exc:
             self.live = None
             self.live_label.setText("Telemetry: off")
