@@ -109,6 +109,19 @@ class StateStore:
             self._history.append((float(ts_arr.max()), self.value[self._history_rows].copy()))
             del self._history[:-self.history_length]
 
+    def load(self, values: np.ndarray, ts: np.ndarray, online: np.ndarray | None = None) -> None:
+        """Replace every device's value and time stamp (and the gateways' status): a replay's seek."""
+        self.value[:] = values
+        self.ts[:] = ts
+        lo2, lo1, hi1, hi2 = self.limits
+        self.value_state[:] = classify(self.value, lo2, lo1, hi1, hi2)
+        reported = ts > 0
+        self.value_state[~reported] = DeviceState.NO_DATA
+        self.readings += int(reported.sum())
+        self.last_ts = float(ts.max()) if len(ts) else 0.0
+        if online is not None and len(online) == len(self.gateway_online):
+            self.gateway_online[:] = online
+
     def _newest_per_row(self, rows: np.ndarray, values: np.ndarray,
                         ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Of several readings of one device in a batch, keep the newest by time stamp (arrival breaks ties).

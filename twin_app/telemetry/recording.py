@@ -679,6 +679,21 @@ class RecordingReader:
         for _, t, data in self._iter({channel}, start_ns, end_ns):
             yield t / 1e9, self._decode(channel, data)
 
+    def between(self, channels: set[str], after: float, until: float) -> Iterator[tuple[str, float, object]]:
+        """(channel, time, decoded message) of `channels` with ``after < time <= until``, oldest first.
+
+        A message that cannot be decoded is counted in `damaged` and skipped.
+        """
+        unknown = set(channels) - set(_SCHEMAS)
+        if unknown:
+            raise InputError(", ".join(sorted(unknown)), f"no such channel; the recording has {', '.join(CHANNELS)}")
+        after_ns = _ns(after)
+        for topic, t, data in self._iter(set(channels), after_ns, _ns(until), after_ns=after_ns):
+            try:
+                yield topic, t / 1e9, self._decode(topic, data)
+            except (ValueError, struct.error) as exc:
+                self._damage(self.files[0], f"a {topic} message at {t / 1e9:.3f} cannot be decoded ({exc})")
+
     @staticmethod
     def _decode(channel: str, data: bytes) -> object:
         if channel == "/telemetry":

@@ -1,0 +1,134 @@
+"""Replay: a recorded simulator run replays to the states and alarms seen live; seeking equals playing through."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin_app.core.engine import Engine, LoopbackPort, NullPort
+from twin_app.core.errors import InputError
+from twin_app.core.inbox import Readings
+from twin_app.telemetry.recording import RecordingReader
+from twin_app.telemetry.replay import ReplaySession
+from twin_app.telemetry.runtime import RECORDINGS, build_runtime
+from twin_app.telemetry.simulator import Simulator
+
+T0 = 1_800_000_000.0
+SPAN_S = 200
+CHECKS = (5.0, 61.0, 97.0, 150.0, 199.0)
+STANDING = {"unack_active", "ack_active", "unack_rtn", "shelved", "suppressed", "out_of_service"}
+
+
+def _standing(engine: Engine) -> dict[str, str]:
+    return {a.id: a.to_json()["state"] for a in engine.alarms.alarms.values() if a.to_json()["state"] in STANDING}
+
+
+@pytest.fixture(scope="module")
+def recorded(small_index, tmp_path_factory):
+    """A simulated garage CO build-up and septic H2S, recorded by the engine; what the live console saw."""
+    folder = tmp_path_factory.mktemp("replay") / "engine"
+    runtime = build_runtime(small_index, None, folder=folder, model={"district": {"towers": 2, "storeys": 6}})
+    runtime.recorder.keyframe_s = 60.0
+    sim = Simulator(small_index.devices, seed=7)
+    sim.start_scenario("garage_co", T0 + 20.0, "T01")
+    sim.start_scenario("septic_h2s", T0 + 40.0, "T02")
+    everything = np.arange(small_index.n_devices)
+    live: dict[float, dict] = {}
+    for k in range(SPAN_S):
+        t = T0 + k
+        if k % 2 == 0:  # every device reports every 2 s, the rules step every second
+            runtime.inbox.put(Readings(everything, sim.values(t), np.full(len(everything), t), 0.0))
+        result = runtime.step(t)
+        if k in CHECKS:
+            live[t] = {"device_state": result.device_state.copy(), "alarms": _standing(runtime.engine),
+                       "incidents": {i.id: i.cause for i in runtime.engine.incidents.incidents.values()}}
+    runtime.stop()
+    return folder / RECORDINGS, live
+
+
+def test_as_recorded_seeks_to_what_was_seen_live(recorded, small_index) -> None:
+    path, live = recorded
+    session = ReplaySession(RecordingReader(path), small_index)
+    assert session.reader.meta["model"] == {"district": {"towers": 2, "storeys": 6}}
+    for t in sorted(live, reverse=True):  # backwards first
+        result = session.seek(t)
+        assert np.array_equal(result.device_state, live[t]["device_state"]), t
+        shown = {name: p["state"] for name, p in session.retained.topics["alarm"].items() if p["state"] in STANDING}
+        assert shown == live[t]["alarms"], t
+        assert {k: v["cause"] for k, v in session.retained.topics["incident"].items()} == live[t]["incidents"]
+    assert any(v["alarms"] for v in live.values())  # the check means something: alarms were standing
+
+
+def test_playing_through_equals_seeking(recorded, small_index) -> None:
+    path, live = recorded
+    played = ReplaySession(RecordingReader(path), small_index)
+    sought = ReplaySession(RecordingReader(path), small_index)
+    for t in sorted(live):
+        goal = min(t, played.end)
+        while played.position < goal:  # uneven ticks, as a timer at varying speed gives
+            result = played.advance(min(goal, played.position + 7.3))
+        other = sought.seek(t)
+        assert np.array_equal(result.device_state, other.device_state), t
+        assert played.retained.topics == sought.retained.topics, t
+        assert np.array_equal(played.engine.store.value, sought.engine.store.value, equal_nan=True)
+
+
+def test_re_evaluate_runs_todays_rules_on_the_recording(recorded, small_index) -> None:
+    path, live = recorded
+    session = ReplaySession(RecordingReader(path), small_index, mode="re_evaluate")
+    assert isinstance(session.port, LoopbackPort) and session.engine.rules
+    session.advance(session.end)
+    causes = {p["cause"] for p in session.retained.topics["incident"].values()}
+    assert causes == set(live[max(live)]["incidents"].values()) == {"gas"}
+    assert session.port.commands  # linked actions ran (fans on) and went nowhere
+    again = ReplaySession(RecordingReader(path), small_index, mode="re_evaluate")
+    again.seek(session.end)
+    assert {p["cause"] for p in again.retained.topics["incident"].values()} == causes
+
+
+def test_training_acts_on_the_engine_and_never_seeks_back(recorded, small_index) -> None:
+    path, _ = recorded
+    session = ReplaySession(RecordingReader(path), small_index, mode="training", trainee="trainee-7")
+    assert session.engine.training and session.engine.database is None
+    with pytest.raises(RuntimeError, match="no live publisher"):
+        session.engine.port = NullPort.__new__(type("Live", (), {}))  # anything but a loopback is refused
+    session.advance(session.start + 120.0)
+    incident = next(iter(session.retained.topics["incident"].values()))
+    answer = session.act("ack", {"incident_id": incident["id"]})
+    assert answer["ok"], answer
+    acked = session.retained.topics["incident"][incident["id"]]
+    assert acked["ack_by"] == "trainee-7" and acked["ack_ts"] == pytest.approx(session.start + 120.0)
+    session.seek(session.start)  # backwards: refused silently, the clock stays
+    assert session.position == pytest.approx(session.start + 120.0)
+    assert session.retained.topics["incident"][incident["id"]]["ack_by"] == "trainee-7"
+    replay = ReplaySession(RecordingReader(path), small_index)
+    with pytest.raises(InputError, match="only in training"):
+        replay.act("ack", {"incident_id": incident["id"]})
+
+
+def test_state_json_lists_states_alarms_and_orders(recorded, small_index) -> None:
+    path, live = recorded
+    session = ReplaySession(RecordingReader(path), small_index)
+    session.seek(session.start + 150.0)
+    state = session.state_json()
+    assert sum(state["device_states"].values()) == small_index.n_devices
+    assert state["device_states"]["alarm"] > 0 and state["offset_s"] == pytest.approx(150.0)
+    assert {a["id"] for a in state["alarms"]} == set(live[T0 + 150.0]["alarms"])
+    assert all("device_id" in a for a in state["alarms"])
+
+
+def test_markers_name_alarms_commands_and_incidents(recorded, small_index) -> None:
+    path, _ = recorded
+    session = ReplaySession(RecordingReader(path), small_index)
+    kinds = {m.kind for m in session.markers}
+    assert {"alarm", "incident", "command"} <= kinds
+    assert [m.ts for m in session.markers] == sorted(m.ts for m in session.markers)
+
+
+def test_a_recording_of_another_registry_is_refused(recorded, small_index, tmp_path) -> None:
+    from twin_app.core.devices import DeviceIndex
+
+    path, _ = recorded
+    other = DeviceIndex(small_index.devices.iloc[:-1].reset_index(drop=True), small_index.model)
+    with pytest.raises(InputError, match="another device registry"):
+        ReplaySession(RecordingReader(path), other)
