@@ -168,3 +168,44 @@ SAMPLES = {
     "Building-Architecture.ifc": ("IFC4", "MILLIMETRE", 0.001, 10),
     "Building-Hvac.ifc": ("IFC4", "MILLIMETRE", 0.001, 4),
 }
+
+
+REPLAY_T0 = 1_800_000_000.0
+REPLAY_CHECKS = (5.0, 61.0, 97.0, 150.0, 199.0)
+_STANDING = {"unack_active", "ack_active", "unack_rtn", "shelved", "suppressed", "out_of_service"}
+
+
+@pytest.fixture(scope="session")
+def small_recording(small_index, tmp_path_factory):
+    """A simulated garage CO build-up (T01) and septic H2S (T02) on the small district, recorded by the engine.
+
+    Returns the recordings folder and what the live engine showed at `REPLAY_CHECKS` seconds:
+    {time: {"device_state", "alarms" (standing id -> state), "incidents" (id -> cause)}}.
+    """
+    import numpy as np
+
+    from twin_app.core.inbox import Readings
+    from twin_app.telemetry.runtime import RECORDINGS, build_runtime
+    from twin_app.telemetry.simulator import Simulator
+
+    folder = tmp_path_factory.mktemp("replay") / "engine"
+    runtime = build_runtime(small_index, None, folder=folder, model={"district": {"towers": 2, "storeys": 6}})
+    runtime.recorder.keyframe_s = 60.0
+    sim = Simulator(small_index.devices, seed=7)
+    sim.start_scenario("garage_co", REPLAY_T0 + 20.0, "T01")
+    sim.start_scenario("septic_h2s", REPLAY_T0 + 40.0, "T02")
+    everything = np.arange(small_index.n_devices)
+    live: dict[float, dict] = {}
+    for k in range(200):
+        t = REPLAY_T0 + k
+        if k % 2 == 0:  # every device reports every 2 s, the rules step every second
+            runtime.inbox.put(Readings(everything, sim.values(t), np.full(len(everything), t), 0.0))
+        result = runtime.step(t)
+        if k in REPLAY_CHECKS:
+            engine = runtime.engine
+            standing = {a.id: a.to_json()["state"] for a in engine.alarms.alarms.values()
+                        if a.to_json()["state"] in _STANDING}
+            live[t] = {"device_state": result.device_state.copy(), "alarms": standing,
+                       "incidents": {i.id: i.cause for i in engine.incidents.incidents.values()}}
+    runtime.stop()
+    return folder / RECORDINGS, live

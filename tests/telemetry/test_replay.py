@@ -5,45 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin_app.core.engine import Engine, LoopbackPort, NullPort
+from twin_app.core.engine import LoopbackPort, NullPort
 from twin_app.core.errors import InputError
-from twin_app.core.inbox import Readings
 from twin_app.telemetry.recording import RecordingReader
 from twin_app.telemetry.replay import ReplaySession
-from twin_app.telemetry.runtime import RECORDINGS, build_runtime
-from twin_app.telemetry.simulator import Simulator
 
 T0 = 1_800_000_000.0
-SPAN_S = 200
-CHECKS = (5.0, 61.0, 97.0, 150.0, 199.0)
 STANDING = {"unack_active", "ack_active", "unack_rtn", "shelved", "suppressed", "out_of_service"}
 
 
-def _standing(engine: Engine) -> dict[str, str]:
-    return {a.id: a.to_json()["state"] for a in engine.alarms.alarms.values() if a.to_json()["state"] in STANDING}
-
-
 @pytest.fixture(scope="module")
-def recorded(small_index, tmp_path_factory):
-    """A simulated garage CO build-up and septic H2S, recorded by the engine; what the live console saw."""
-    folder = tmp_path_factory.mktemp("replay") / "engine"
-    runtime = build_runtime(small_index, None, folder=folder, model={"district": {"towers": 2, "storeys": 6}})
-    runtime.recorder.keyframe_s = 60.0
-    sim = Simulator(small_index.devices, seed=7)
-    sim.start_scenario("garage_co", T0 + 20.0, "T01")
-    sim.start_scenario("septic_h2s", T0 + 40.0, "T02")
-    everything = np.arange(small_index.n_devices)
-    live: dict[float, dict] = {}
-    for k in range(SPAN_S):
-        t = T0 + k
-        if k % 2 == 0:  # every device reports every 2 s, the rules step every second
-            runtime.inbox.put(Readings(everything, sim.values(t), np.full(len(everything), t), 0.0))
-        result = runtime.step(t)
-        if k in CHECKS:
-            live[t] = {"device_state": result.device_state.copy(), "alarms": _standing(runtime.engine),
-                       "incidents": {i.id: i.cause for i in runtime.engine.incidents.incidents.values()}}
-    runtime.stop()
-    return folder / RECORDINGS, live
+def recorded(small_recording):
+    return small_recording
 
 
 def test_as_recorded_seeks_to_what_was_seen_live(recorded, small_index) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
@@ -146,6 +147,7 @@ class IncidentDock(QDockWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Incidents", parent)
         self.setObjectName("incident-dock")
+        self.clock: Callable[[], float] = time.time  # a replay sets its recording's clock
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -256,7 +258,7 @@ class IncidentDock(QDockWidget):
     # -- drawing ------------------------------------------------------------------------------------
     def redraw(self) -> None:
         self._last_redraw = time.monotonic()
-        now = time.time()
+        now = self.clock()
         selected = self.selected_key()
         expanded = {self.tree.topLevelItem(i).data(0, ROLE) for i in range(self.tree.topLevelItemCount())
                     if self.tree.topLevelItem(i).isExpanded()}
@@ -472,6 +474,7 @@ class DispatchDock(QDockWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Dispatch", parent)
         self.setObjectName("dispatch-dock")
+        self.clock: Callable[[], float] = time.time  # a replay sets its recording's clock
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -502,7 +505,7 @@ class DispatchDock(QDockWidget):
         self.redraw()
 
     def open_orders(self) -> list[dict]:
-        now = time.time()
+        now = self.clock()
         live = [o for o in self.orders.values() if o.get("status") in OPEN_ORDERS]
         return sorted(live, key=lambda o: (o["status"] == "done", o["deadline_ts"] > now, o["deadline_ts"]))
 
@@ -514,7 +517,7 @@ class DispatchDock(QDockWidget):
         return f"{sign}{int(left // 60):02d}:{int(left % 60):02d}"
 
     def redraw(self) -> None:
-        now = time.time()
+        now = self.clock()
         rows = self.open_orders()
         selected = self.selected_order()
         self.table.setRowCount(len(rows))

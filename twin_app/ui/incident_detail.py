@@ -122,6 +122,7 @@ class IncidentDetailDock(QDockWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Incident", parent)
         self.setObjectName("incident-detail-dock")
+        self.clock: Callable[[], float] = time.time  # a replay sets its recording's clock
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -157,7 +158,7 @@ class IncidentDetailDock(QDockWidget):
             self.text.setPlainText(f"This incident's payload cannot be shown whole ({type(exc).__name__}).")
 
     def _draw(self, incident: dict, orders: dict[str, dict], live_value: Callable[[str], float | None]) -> None:
-        now = time.time()
+        now = self.clock()
         prio, colour = priority_text(incident.get("priority"))
         self.title.setText(f"{prio} · {incident.get('title') or incident.get('id')}")
         self.title.setStyleSheet(f"font-size:15pt; font-weight:bold; padding:4px; color:{colour};")

@@ -40,6 +40,7 @@ from twin_app.ui.incident_detail import IncidentDetailDock
 from twin_app.ui.live import LegendDock, LiveTelemetry
 from twin_app.ui.loading import ModelLoader, start_loader
 from twin_app.ui.property_panel import PropertyPanel
+from twin_app.ui.replay import ReplayTelemetry, TimelineDock, clock_text, training_report_path
 from twin_app.ui.report_export import save_report
 from twin_app.ui.tree_model import ElementTreeModel
 
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.model_source: dict = {}
         self.last_refusal = ""
         self.telemetry_args: dict | None = None  # {"broker": url or None, "scenario": str, "rate": float}
+        self._live_args: dict | None = None  # what the live telemetry last started with
         self._telemetry_drawn = False
         self._last_panel_refresh = 0.0
         self.selected = -1
@@ -94,7 +96,10 @@ class MainWindow(QMainWindow):
         self._loader_thread = None
 
         central = QWidget(self)
+        central.setObjectName("central-view")
+        central.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         central_layout = QVBoxLayout(central)
+        self.central_layout = central_layout
         central_layout.setContentsMargins(0, 0, 0, 0)
         central_layout.setSpacing(0)
         self.no_data_banner = QLabel("")  # lost data never looks like all clear
@@ -107,8 +112,13 @@ class MainWindow(QMainWindow):
                                            "padding:8px;")
         self.critical_banner.setWordWrap(True)
         self.critical_banner.hide()
+        self.mode_banner = QLabel("")  # replay or training: never mistaken for live
+        self.mode_banner.setWordWrap(True)
+        self.mode_banner.hide()
+        central_layout.addWidget(self.mode_banner)
         central_layout.addWidget(self.no_data_banner)
         central_layout.addWidget(self.critical_banner)
+        self.central = central
         self.plotter = QtInteractor(central, multi_samples=0, auto_update=False)
         central_layout.addWidget(self.plotter, 1)
         self.setCentralWidget(central)
@@ -151,6 +161,12 @@ class MainWindow(QMainWindow):
         self.incident_dock.alarm_selected.connect(self._on_alarm_selected)
         self.incident_dock.incident_selected.connect(self._on_incident_selected)
         self.incident_dock.report_requested.connect(self._report_dialog)
+        self.timeline = TimelineDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, self.timeline)
+        self.timeline.hide()
+        self.timeline.end_button.clicked.connect(self._end_training_clicked)
+        self.recording: Path | None = None  # the recording being replayed (None: live)
+        self.training_report: Path | None = None
         self.resizeDocks([self.incident_dock, self.dispatch_dock], [1150, 650], Qt.Orientation.Horizontal)
         self.resizeDocks([self.incident_dock], [int(size[1] * 0.3)], Qt.Orientation.Vertical)  # ~8 rows on a wall
         self._build_status_bar()
@@ -207,6 +223,18 @@ class MainWindow(QMainWindow):
         open_action.setShortcut(QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self._open_dialog)
         file_menu.addAction(open_action)
+        replay_action = QAction("Open &recording…", self)
+        replay_action.setToolTip("Replay a recording: as it happened, or re-evaluated with today's rules")
+        replay_action.triggered.connect(lambda: self._recording_dialog("as_recorded"))
+        file_menu.addAction(replay_action)
+        training_action = QAction("&Training on a recording…", self)
+        training_action.setToolTip("Handle a recorded incident as if live; nothing leaves this console")
+        training_action.triggered.connect(lambda: self._recording_dialog("training"))
+        file_menu.addAction(training_action)
+        self.live_action = QAction("Back to &live", self)
+        self.live_action.setEnabled(False)
+        self.live_action.triggered.connect(self.back_to_live)
+        file_menu.addAction(self.live_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -345,6 +373,9 @@ class MainWindow(QMainWindow):
         if self.devices is None:
             return
         self.stop_live()
+        self._live_args = {"broker": broker, "scenario": scenario, "rate": rate, "engine": engine,
+                           "operator": operator, "console": console, "data_dir": data_dir,
+                           "events_per_hour": events_per_hour}  # Back to live after a replay starts it again
         self.live_label.setText("Telemetry: starting…")
         try:
             self.live = LiveTelemetry(self, self.devices, broker, scenario=scenario, rate=rate, engine=engine,
@@ -373,6 +404,149 @@ class MainWindow(QMainWindow):
             self.live.stop()
             self.live = None
 
+    # -- replay and training ----------------------------------------------------------------------
+    def clock(self) -> float:
+        """The clock every shown time is on: the recording's in a replay, else the machine's."""
+        return self.live.clock() if isinstance(self.live, ReplayTelemetry) else time.time()
+
+    def _set_clock(self, clock) -> None:
+        for dock in (self.incident_dock, self.dispatch_dock, self.incident_detail, self.property_panel):
+            dock.clock = clock
+
+    def _clear_panels(self) -> None:
+        """Forget every alarm, incident and order shown (a new source, or a seek in a replay)."""
+        self.incident_dock.alarms.clear()
+        self.incident_dock.incidents.clear()
+        self.incident_dock.closed.clear()
+        self.dispatch_dock.orders.clear()
+        self._notified.clear()
+        self.incident_detail.show_incident(None, {}, None)
+
+    def _recording_dialog(self, mode: str) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", "", "Recordings (*.mcap);;All files (*)")
+        if path:
+            self.open_recording(Path(path), mode)
+
+    def open_recording(self, path: Path, mode: str = "as_recorded", trainee: str | None = None) -> bool:
+        """Replay a recording (or train on it) in place of the live data; False (and a warning) when it cannot.
+
+        The live connection is closed first: a replay or a training session never mixes with live data, and a
+        training session has no way to publish anything.
+        """
+        from twin_app.core.errors import InputError
+        from twin_app.telemetry.recording import RecordingReader
+        from twin_app.telemetry.replay import ReplaySession
+
+        if self.devices is None:
+            self.warn("Recording", "Open a model with its device registry first.")
+            return False
+        operator = trainee or (self.live.operator if self.live is not None else "trainee")
+        try:
+            reader = RecordingReader(path)
+            session = ReplaySession(reader, self.devices, mode, trainee=operator)
+        except InputError as exc:
+            self.warn("Recording", f"Cannot replay this recording: {exc}")
+            return False
+        self.stop_live()
+        self._clear_panels()
+        self.recording = Path(path)
+        self.training_report = None
+        replay = ReplayTelemetry(self, session, Path(path).name)
+        self.live = replay
+        self._set_clock(replay.clock)
+        replay.reset.connect(self._clear_panels)
+        replay.step_applied.connect(self._on_step)
+        self.legend.set_kinds(list(session.engine.store.kind_names))
+        self.timeline.attach(replay)
+        self.timeline.show()
+        self.live_action.setEnabled(True)
+        training = mode == "training"
+        self.mode_banner.setStyleSheet(
+            "background:#ff8c00; color:black; font-size:20pt; font-weight:bold; padding:8px;" if training else
+            "background:#2b5c8a; color:white; font-size:16pt; font-weight:bold; padding:6px;")
+        # training: a thick orange frame round the view that no screenshot can miss
+        self.central.setStyleSheet("QWidget#central-view { border: 10px solid #ff8c00; }" if training else "")
+        self.central_layout.setContentsMargins(*(10, 10, 10, 10) if training else (0, 0, 0, 0))
+        self.setWindowTitle(("TRAINING — " if training else "REPLAY — ") + "Mumianling digital twin")
+        if damaged := reader.damaged:
+            self.warn("Recording", "Parts of this recording are damaged and are skipped:\n"
+                      + "\n".join(str(e) for e in damaged[:5]))
+        replay.start()
+        self._update_mode_banner()
+        replay.moved.connect(lambda _t: self._update_mode_banner())
+        return True
+
+    def _update_mode_banner(self) -> None:
+        replay = self.live if isinstance(self.live, ReplayTelemetry) else None
+        if replay is None:
+            self.mode_banner.hide()
+            return
+        name = self.recording.name if self.recording else ""
+        if replay.training:
+            text = (f"TRAINING — {name} — recording clock {clock_text(replay.clock(), with_date=True)} — nothing "
+                    "here is live and nothing leaves this console")
+        else:
+            from twin_app.telemetry.replay import MODES
+
+            text = (f"▶ REPLAY ({MODES[replay.session.mode].lower()}) — {name} — recording clock "
+                    f"{clock_text(replay.clock(), with_date=True)} — NOT LIVE")
+        self.mode_banner.setText(text)
+        self.mode_banner.show()
+
+    def back_to_live(self) -> None:
+        """Leave the replay or training session; the live connection starts again where there was one."""
+        if not isinstance(self.live, ReplayTelemetry):
+            return
+        if self.live.training and self.training_report is None:
+            self.finish_training(show=False)
+        self.stop_live()
+        self.recording = None
+        self._clear_panels()
+        self._set_clock(time.time)
+        self.timeline.hide()
+        self.mode_banner.hide()
+        self.central.setStyleSheet("")
+        self.central_layout.setContentsMargins(0, 0, 0, 0)
+        self.setWindowTitle("Mumianling digital twin — command center")
+        self.live_action.setEnabled(False)
+        if self._live_args is not None:
+            self.start_live(**self._live_args)
+
+    def _end_training_clicked(self) -> None:
+        self.finish_training(show=True)
+
+    def finish_training(self, show: bool = True, folder: Path | None = None) -> Path | None:
+        """Score the trainee against the historic response; save the report (HTML) and show it."""
+        from twin_app.core.training import score_training, training_report_html
+        from twin_app.telemetry.runtime import data_dir
+
+        replay = self.live if isinstance(self.live, ReplayTelemetry) else None
+        if replay is None or not replay.training:
+            return None
+        replay.play(False)
+        session = replay.session
+        history, history_orders = session.history(session.position)
+        trainee, trainee_orders = session.trainee_incidents()
+        score = score_training(history, trainee, session.start, session.position, history_orders, trainee_orders)
+        name = self.recording.name if self.recording else "recording"
+        html = training_report_html(score, f"Training on {name}", replay.operator)
+        target = training_report_path(folder or data_dir() / "training", self.recording or Path(name))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html, encoding="utf-8")
+        except OSError as exc:
+            self.warn("Training report", f"The report could not be saved in {target.parent}: {exc.strerror}")
+            return None
+        self.training_report = target
+        self.last_score = score
+        self.statusBar().showMessage(f"Training report saved: {target}", 20000)
+        if show:
+            from twin_app.ui.training_dialog import TrainingReportDialog
+
+            self.training_dialog = TrainingReportDialog(html, target, self)
+            self.training_dialog.open()
+        return target
+
     def _filtered_states(self, result) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         store = self.live.engine.store
         device_state = result.device_state
@@ -398,10 +572,12 @@ class MainWindow(QMainWindow):
         counts = np.bincount(device_state, minlength=6)
         self.legend.set_counts(counts)
         engine = self.live.engine
-        age = engine.data_age_s()
+        age = engine.data_age_s(self.clock())
         age_text = "no data yet" if age is None else f"data age {age:.1f} s"
+        source = self.live.runtime.url_display if isinstance(self.live, ReplayTelemetry) else \
+            f"MQTT {self.live.runtime.url_display} {self.live.connection.split(':')[0]}"
         self.live_label.setText(
-            f"MQTT {self.live.runtime.url_display} {self.live.connection.split(':')[0]} · "
+            f"{source} · "
             f"{engine.readings_per_s():,.0f} readings/s · {age_text} · "
             f"■ {int(counts[DeviceState.ALARM])} alarm ▲ {int(counts[DeviceState.WARNING])} warning "
             f"✕ {int(counts[DeviceState.OFFLINE])} offline ◌ {int(counts[DeviceState.STALE])} stale")
@@ -545,6 +721,9 @@ class MainWindow(QMainWindow):
 
     def _update_no_data(self, result) -> None:
         """A full-width banner when no live data came for NO_DATA_AFTER_S: lost data never looks like all clear."""
+        if isinstance(self.live, ReplayTelemetry):  # a replay says so in its own banner, always
+            self.no_data_banner.hide()
+            return
         now = time.monotonic()
         if result.readings > 0:
             self._last_data = now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -40,6 +41,7 @@ class PropertyPanel(QDockWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Properties", parent)
         self.setObjectName("property-dock")
+        self.clock: Callable[[], float] = time.time  # a replay sets its recording's clock
         self.tree = QTreeWidget(self)
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["Property", "Value"])
@@ -121,7 +123,7 @@ class PropertyPanel(QDockWidget):
 
     def show_live(self, store: StateStore, device_state: np.ndarray) -> None:
         """Put each listed device's live value and state beside it."""
-        now = time.time()
+        now = self.clock()
         units = store.index.devices["unit"]
         for row, (item, limits_text) in self._device_items.items():
             ts = store.ts[row]
