@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -105,3 +109,52 @@ def test_a_recording_of_another_registry_is_refused(recorded, small_index, tmp_p
     other = DeviceIndex(small_index.devices.iloc[:-1].reset_index(drop=True), small_index.model)
     with pytest.raises(InputError, match="another device registry"):
         ReplaySession(RecordingReader(path), other)
+
+
+def _replay_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "twin_app", "replay", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_replay_at_json_prints_the_state_at_that_instant(recorded, small_index, tmp_path) -> None:
+    path, live = recorded
+    run = _replay_cli(str(path), "--at", "150", "--json")
+    assert run.returncode == 0, run.stderr
+    state = json.loads(run.stdout)
+    assert state["offset_s"] == pytest.approx(150.0)
+    seen = live[T0 + 150.0]
+    counts = np.bincount(seen["device_state"], minlength=6)
+    assert state["device_states"]["alarm"] == counts[5] and state["device_states"]["normal"] == counts[1]
+    assert {a["id"]: a["state"] for a in state["alarms"]} == seen["alarms"]
+    assert {i["id"] for i in state["incidents"]} == set(seen["incidents"])
+    # an engine's data folder works as well as its recordings folder; a unix time as well as an offset
+    again = _replay_cli(str(path.parent), "--at", str(T0 + 150.0), "--json")
+    assert again.returncode == 0 and json.loads(again.stdout)["alarms"] == state["alarms"]
+
+
+def test_replay_bad_input_is_one_line_and_exit_2(recorded, tmp_path) -> None:
+    path, _ = recorded
+    for args, said in (((str(path), "--at", "99999", "--json"), "outside the recording"),
+                       ((str(path), "--at", "soon", "--json"), "ISO 8601"),
+                       ((str(path), "--json"), "needs --at"),
+                       ((str(tmp_path / "none.mcap"), "--at", "1", "--json"), "no such recording")):
+        run = _replay_cli(*args, timeout=120)
+        assert run.returncode == 2, (args, run.stderr)
+        assert said in run.stderr and "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_truncated_recording_replays_what_is_readable(recorded, small_index, tmp_path) -> None:
+    path, _ = recorded
+    assert len(list(path.glob("*.mcap"))) == 1  # one hour of the recording's clock: one file
+    source = sorted(path.glob("*.mcap"))[0]
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(source.read_bytes()[: int(source.stat().st_size * 0.6)])
+    reader = RecordingReader(cut)
+    assert reader.damaged and "cut.mcap" in str(reader.damaged[0])
+    session = ReplaySession(reader, small_index)
+    result = session.seek(session.end)
+    assert session.end < T0 + 199.0 and result.device_state.sum() > 0
+    run = _replay_cli(str(cut), "--at", "5", "--json")
+    assert run.returncode == 0, run.stderr
+    state = json.loads(run.stdout)
+    assert state["damaged"] and "cut.mcap" in state["damaged"][0]

@@ -250,6 +250,7 @@ class Recorder:
         self._keyframe_at = -math.inf
         self.counts = {c: 0 for c in CHANNELS}
         self.readings_in = 0
+        self.now: float | None = None  # the engine's clock at the step being recorded
 
     # -- writing -----------------------------------------------------------------------------------
     def _time(self, now: float) -> int:
@@ -307,6 +308,7 @@ class Recorder:
         int
             The number of readings written to ``/telemetry``.
         """
+        self.now = now
         ns = self._ready(now)
         for gateway, online in drained.status:
             self.store.set_gateway(gateway, online)
@@ -415,13 +417,14 @@ class RecordingPort:
     recorder
         Where publications are recorded.
     clock
-        The engine's clock (unix seconds).
+        The engine's clock (unix seconds); by default the clock of the step being recorded (the wall clock
+        before the first), so that a simulated or replayed clock is followed.
     """
 
-    def __init__(self, inner: Port, recorder: Recorder, clock=time.time) -> None:
+    def __init__(self, inner: Port, recorder: Recorder, clock=None) -> None:
         self.inner = inner
         self.recorder = recorder
-        self.clock = clock
+        self.clock = clock or (lambda: recorder.now if recorder.now is not None else time.time())
 
     def publish(self, topic: str, payload: dict | None, retain: bool = False) -> object:
         self.recorder.output(topic, payload, retain, self.clock())

@@ -136,3 +136,68 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     code = app.exec()
     window.close()
     return status["code"] or code
+
+
+def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None, district: dict,
+                       at: float | None) -> int:
+    """The console on a recording (`twin-app replay`): the model it names, then the replay or training."""
+    import getpass
+
+    configure_rendering()
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux") \
+            and not os.environ.get("QT_QPA_PLATFORM"):
+        print("twin-app: error: no display (DISPLAY is not set); run it under a desktop session or "
+              "xvfb-run -a -s '-screen 0 1920x1080x24' twin-app replay ...", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"twin-app: error: --size {args.size!r}: expected WIDTHxHEIGHT", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("twin-app")
+    window = MainWindow((width, height))
+    status = {"code": 0}
+    mode = "training" if args.training else "re_evaluate" if args.re_evaluate else "as_recorded"
+
+    def fail(message: str) -> None:
+        status["code"] = EXIT_BAD_INPUT
+        print(f"twin-app: error: {message}", file=sys.stderr)
+        app.exit(EXIT_BAD_INPUT)
+
+    def save() -> None:
+        pixmap = window.grab_with_scene()
+        args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+        if not pixmap.save(str(args.screenshot), "PNG"):
+            fail(f"{args.screenshot}: cannot write the PNG")
+            return
+        print(f"screenshot saved to {args.screenshot}")
+        app.exit(0)
+
+    def opened() -> None:
+        trainee = args.trainee or getpass.getuser() or "trainee"
+        if not window.open_recording(source, mode, trainee=trainee):
+            fail(window.error_dialog.text() if window.error_dialog is not None else f"{source}: cannot replay")
+            return
+        if at is not None:
+            window.live.seek(at)
+        if args.speed is not None:
+            window.timeline.speed_box.setCurrentIndex(max(0, window.timeline.speed_box.findData(args.speed)))
+            window.live.speed = args.speed
+            window.timeline.play_button.setChecked(True)
+        if args.screenshot is not None:
+            QTimer.singleShot(1500, save)
+
+    window.load_failed.connect(fail)
+    window.model_ready.connect(opened)
+    if args.screenshot is not None:
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("the recording was not drawn within 10 minutes"))
+    window.show()
+    window.start_loading(ifc, district, registry=args.registry)
+    code = app.exec()
+    if window.live is not None and getattr(window.live, "training", False) and window.training_report is None:
+        report = window.finish_training(show=False)
+        if report is not None:
+            print(f"training report saved to {report}")
+    window.close()
+    return status["code"] or code
