@@ -14,7 +14,7 @@ from twin_app.telemetry.simulator import SCENARIOS
 
 EXIT_BAD_INPUT = 2
 SUBCOMMANDS = ("generate", "inspect", "bench", "serve", "simulate")
-OTHER_COMMANDS = ("users", "audit", "export", "replay")  # with their own parsers (users_cli, audit_cli, export_cli)
+OTHER_COMMANDS = ("users", "audit", "export", "replay", "record-incidents")  # with parsers of their own
 
 
 def _fail(message: str) -> int:
@@ -366,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         from twin_app import replay_cli
 
         return replay_cli.main(argv[1:])
+    if argv and argv[0] == "record-incidents":  # the historic incident recordings of assets/recordings
+        from twin_app import replay_cli
+
+        return replay_cli.record_incidents_main(argv[1:])
     if argv and argv[0] == "audit":  # the audit log's hash chain, and exports for an inspector
         from twin_app import audit_cli
 

@@ -132,3 +132,21 @@ def main(argv: list[str]) -> int:
     from twin_app.ui.app import run_replay_console
 
     return run_replay_console(args, source, ifc, district, t)
+
+
+def load_district_index(district) -> object:
+    """The device index of a generated district variant (for the incident recordings)."""
+    from twin_app.bim.district_cache import ensure_district
+    from twin_app.bim.loader import load_model
+    from twin_app.core.devices import DeviceIndex
+    from twin_app.core.registry import read_registry
+
+    generated = ensure_district(district.towers, district.seed, district.storeys)
+    return DeviceIndex(read_registry(generated.registry_path), load_model(generated.ifc_path).model)
+
+
+def record_incidents_main(argv: list[str]) -> int:
+    """`twin-app record-incidents OUT_DIR [--only NAME]`: the shipped incident recordings, made again."""
+    from twin_app.telemetry.incident_recordings import main as record_main
+
+    return record_main(argv, load=load_district_index, prog="twin-app record-incidents")
