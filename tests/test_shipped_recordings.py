@@ -62,3 +62,28 @@ def test_twin_app_replay_json_on_a_shipped_recording(variant_index) -> None:
     state = json.loads(run.stdout)
     assert [i["cause"] for i in state["incidents"]] == ["gas"]
     assert sum(state["device_states"].values()) == variant_index.n_devices
+
+
+def test_a_trainee_who_handles_the_garage_incident_in_time_scores_full_marks(variant_index) -> None:
+    from twin_app.core.training import score_training
+
+    session = ReplaySession(RecordingReader(SHIPPED / "garage_co.mcap"), variant_index, mode="training",
+                            trainee="trainee-wu")
+    session.advance(session.start + 100.0)
+    incident = next(i for i in session.retained.topics["incident"].values() if i["cause"] == "gas")
+    for at, verb, body in ((100.0, "ack", {"incident_id": incident["id"]}),
+                           (150.0, "dispatch", {"incident_id": incident["id"]}),
+                           (400.0, "unit_status", {"status": "on_scene"}),
+                           (480.0, "unit_status", {"status": "done", "result": "Van engine switched off"}),
+                           (500.0, "close", {"incident_id": incident["id"], "result": "Garage ventilated"})):
+        session.advance(session.start + at)
+        if verb == "unit_status":
+            body["order_id"] = next(iter(session.retained.last["dispatch"]))
+        assert session.act(verb, body)["ok"], verb
+    history, history_orders = session.history()
+    trainee, trainee_orders = session.trainee_incidents()
+    score = score_training(history, trainee, session.start, session.end, history_orders, trainee_orders)
+    item = score.items[0]
+    assert item.right_party and item.within_deadline and item.trainee_ack_s == pytest.approx(
+        session.start + 100.0 - incident["created_ts"])
+    assert item.points == 100 and not score.missed

@@ -56,6 +56,7 @@ class Retained:
 
     topics: dict[str, dict[str, dict]] = field(default_factory=lambda: {c: {} for c in RETAINED})
     kpis: dict | None = None
+    last: dict[str, dict[str, dict]] = field(default_factory=lambda: {c: {} for c in RETAINED})  # cleared kept
 
     def put(self, channel: str, name: str, payload: dict | None) -> None:
         held = self.topics.get(channel)
@@ -65,6 +66,7 @@ class Retained:
             held.pop(name, None)
         else:
             held[name] = payload
+            self.last[channel][name] = payload
 
     def take(self, back: Drained) -> None:
         """Keep what a loopback returned."""
@@ -315,11 +317,7 @@ class ReplaySession:
         return self._published("incident"), self._published("dispatch")
 
     def _published(self, channel: str) -> list[dict]:
-        held = dict(self.retained.topics[channel])
-        if channel == "incident":
-            for incident in self.engine.incidents.incidents.values():
-                held.setdefault(incident.id, self.engine._incident_json(incident))
-        return list(held.values())
+        return list(self.retained.last[channel].values())  # a closed incident's last payload included
 
     # -- without a window ------------------------------------------------------------------------------
     def state_json(self) -> dict:
