@@ -23,7 +23,8 @@ SCENE_FIGURES = ("load_cold_s", "load_warm_s", "tessellate_s", "frame_ms", "reco
 INGEST_FIGURES = ("ingest_readings_per_s", "latency_p50_ms", "latency_p99_ms", "gui_max_stall_ms",
                   "memory_growth_mb")
 ENGINE_FIGURES = ("restart_s", "flood_1000_max_step_ms", "flood_10000_max_step_ms")
-FIGURES = SCENE_FIGURES + INGEST_FIGURES + ENGINE_FIGURES
+RECORDING_FIGURES = ("seek_ms", "recording_mb_per_hour")  # measured in twin_app.bench_recording
+FIGURES = SCENE_FIGURES + INGEST_FIGURES + ENGINE_FIGURES + RECORDING_FIGURES
 FRAME_SIZE = (1920, 1080)
 
 
@@ -98,6 +99,10 @@ def run_bench(only: set[str] | None = None, ifc: Path | None = None,
                                         log, sweep_period_s))
     if wanted & set(ENGINE_FIGURES):
         results.update(run_engine_bench(ifc, registry or ifc.with_name("devices.parquet"), wanted, log))
+    if wanted & set(RECORDING_FIGURES):
+        from twin_app.bench_recording import run_recording_bench
+
+        results.update(run_recording_bench(ifc, registry or ifc.with_name("devices.parquet"), wanted, log))
     return results
 
 
