@@ -229,6 +229,8 @@ def naive_frame(reader: RecordingReader) -> pd.DataFrame:
     pieces: list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]] = []
     for t, (rows, values, ts) in reader.messages("/telemetry"):
         pieces.append((t, 0, rows.astype(np.int32), values, ts))
+    for t, (rows, ts) in reader.messages("/refresh"):  # a refreshed device: its stamp moves, its value stays
+        pieces.append((t, 0, rows.astype(np.int32), np.full(len(rows), np.nan), ts))
     every = np.arange(reader.n_devices, dtype=np.int32)
     for t, (values, ts, _) in reader.messages("/keyframe"):
         pieces.append((t, 1, every, values, ts))
@@ -248,12 +250,13 @@ def naive_frame(reader: RecordingReader) -> pd.DataFrame:
 
 
 def naive_state_at(frame: pd.DataFrame, t: float, n_devices: int) -> tuple[np.ndarray, np.ndarray]:
-    """Baseline seek: the rows logged at or before `t`, the last one of each device."""
-    last = frame[frame["time"] <= t].drop_duplicates("row", keep="last")
+    """Baseline seek: the rows logged at or before `t`: each device's last time stamp, and its last value."""
+    before = frame[frame["time"] <= t]
+    last = before.drop_duplicates("row", keep="last")
     values, ts = np.full(n_devices, np.nan), np.zeros(n_devices)
-    rows = last["row"].to_numpy()
-    values[rows] = last["value"].to_numpy()
-    ts[rows] = last["ts"].to_numpy()
+    ts[last["row"].to_numpy()] = last["ts"].to_numpy()
+    valued = before[before["value"].notna()].drop_duplicates("row", keep="last")
+    values[valued["row"].to_numpy()] = valued["value"].to_numpy()
     return values, ts
 
 

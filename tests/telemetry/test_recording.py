@@ -122,6 +122,8 @@ def test_seeking_backwards_and_forwards_equals_reading_through(run):
     instants = [T0 + s for s in (290.5, 3, 149.2, 150, 61, 299, 0, 200.7, 149.9)]
     seeks = {t: reader.state_at(t) for t in instants}
     events = [(t, 0, m) for t, m in reader.messages("/telemetry")]
+    events += [(t, 0, (m[0], None, m[1])) for t, m in reader.messages("/refresh")]  # the stamp moves, not the value
+    assert events[-1][2][1] is None  # the recording holds refreshes
     events += [(t, 1, m) for t, m in reader.messages("/keyframe")]
     events.sort(key=lambda e: (e[0], e[1]))
     values, ts = np.full(reader.n_devices, np.nan), np.zeros(reader.n_devices)
@@ -133,7 +135,9 @@ def test_seeking_backwards_and_forwards_equals_reading_through(run):
             np.testing.assert_array_equal(seek_ts, ts)
         if channel == 0:
             rows, v, s = message
-            values[rows], ts[rows] = v, s
+            ts[rows] = s
+            if v is not None:
+                values[rows] = v
         elif channel == 1:
             values, ts = message[0].copy(), message[1].copy()
     assert not pending

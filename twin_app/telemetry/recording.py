@@ -1,7 +1,7 @@
 """Recording of what the engine receives and does, in MCAP files (one per UTC hour), and reading it back.
 
-Format (version 1)
-------------------
+Format (version 2; version 1 files, without ``/refresh``, are read too)
+------------------------------------------------------------------------
 Each file is a chunked, zstd-compressed, indexed MCAP file (profile ``twin_app``), self-contained: its first
 message is ``/meta`` and its second a ``/keyframe``. Log times are nanoseconds of the engine's clock (unix time),
 never decreasing; a message logged at a keyframe's time is part of that keyframe's state.
@@ -13,9 +13,15 @@ never decreasing; a message logged at a keyframe's time is part of that keyframe
     ``{"district": {"towers", "seed", "storeys"}}`` for the generated district, ``{"ifc": path}`` for a file,
     ``{}`` when unknown).
 ``/telemetry`` (``twin_app.Changes``, encoding ``twin_app.columns``)
-    Readings that moved beyond their device's deadband, changed value state (normal/warning/alarm) or refresh a
-    device not recorded for half its stale time. Little endian: ``uint32 n``, ``int32 rows[n]`` (registry
-    rows), ``float32 values[n]``, ``float64 ts[n]`` (each reading's own time stamp).
+    Readings that moved beyond their device's deadband or changed value state (normal/warning/alarm). Little
+    endian: ``uint32 n``, ``int32 rows[n]`` (registry rows), ``float32 values[n]``, ``float64 ts[n]`` (each
+    reading's own time stamp).
+``/refresh`` (``twin_app.Refresh``, encoding ``twin_app.columns``)
+    Devices that reported a value within their deadband and were not recorded for half their stale time: their
+    time stamp moves on, their value stays (so that a replay sees the same stale devices as live, at 4 bytes a
+    device instead of 16). ``uint32 n_stamps``, ``uint32 n``, ``float64 ts[n_stamps]``, ``uint32
+    counts[n_stamps]`` (devices per stamp), ``int32 row_steps[n]`` (the rows of each stamp in increasing order,
+    each stored as the step from the previous one, the first of every stamp from 0).
 ``/keyframe`` (``twin_app.Keyframe``, encoding ``twin_app.columns``)
     The full state every ``keyframe_s`` seconds (and at the start of every file): ``uint32 n_devices``,
     ``uint32 n_gateways``, ``float64 values[n_devices]``, ``float64 ts[n_devices]`` (both byte-shuffled: the
@@ -62,10 +68,10 @@ from twin_app.core.state import StateStore, classify
 log = logging.getLogger("twin_app.recording")
 
 FORMAT = "twin_app.recording"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PROFILE = "twin_app"
 COLUMNS = "twin_app.columns"
-DEADBAND_FRACTION = 0.02  # of the device's largest alarm limit (warning limit when it has none)
+DEADBAND_FRACTION = 0.05  # of the device's largest alarm limit (warning limit when it has none)
 DEADBAND_RELATIVE = 0.01  # kinds without limits: of the last recorded value ...
 DEADBAND_MIN = 1e-3  # ... and never finer than this
 CHUNK_BYTES = 1 << 20
@@ -79,6 +85,8 @@ _SCHEMAS: dict[str, tuple[str, str, bytes, str]] = {  # topic -> schema name, sc
                   b"<u4 n_devices, <u4 n_gateways, <f8[n_devices] values (byte-shuffled), "
                   b"<f8[n_devices] ts (byte-shuffled), u1[n_gateways] online", COLUMNS),
     "/telemetry": ("twin_app.Changes", COLUMNS, b"<u4 n, <i4[n] rows, <f4[n] values, <f8[n] ts", COLUMNS),
+    "/refresh": ("twin_app.Refresh", COLUMNS, b"<u4 n_stamps, <u4 n, <f8[n_stamps] ts, <u4[n_stamps] counts, "
+                                              b"<i4[n] row_steps", COLUMNS),
     "/status": ("twin_app.GatewayStatus", "jsonschema",
                 b'{"type": "object", "properties": {"gateway": {"type": "string"}, '
                 b'"online": {"type": "boolean"}}}', "json"),
@@ -126,6 +134,37 @@ def decode_changes(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows, values, ts
 
 
+def encode_refresh(rows: np.ndarray, ts: np.ndarray) -> bytes:
+    """A ``/refresh`` message: registry rows whose time stamp moves to `ts` (their value unchanged)."""
+    if not len(rows):
+        return struct.pack("<II", 0, 0)
+    order = np.lexsort((rows, ts))
+    rows, ts = rows[order].astype(np.int64), ts[order]
+    stamps, counts = np.unique(ts, return_counts=True)
+    steps = np.diff(rows, prepend=0)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    steps[starts] = rows[starts]  # each stamp's first row in full
+    return b"".join((struct.pack("<II", len(stamps), len(rows)), stamps.astype("<f8").tobytes(),
+                     counts.astype("<u4").tobytes(), steps.astype("<i4").tobytes()))
+
+
+def decode_refresh(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(rows int64, ts float64) of a ``/refresh`` message."""
+    m, n = struct.unpack_from("<II", data)
+    if len(data) != 8 + 12 * m + 4 * n:
+        raise ValueError(f"a refresh of {n} devices at {m} stamps has {len(data)} bytes, not {8 + 12 * m + 4 * n}")
+    stamps = np.frombuffer(data, "<f8", m, 8).astype(np.float64)
+    counts = np.frombuffer(data, "<u4", m, 8 + 8 * m).astype(np.int64)
+    if counts.sum() != n:
+        raise ValueError(f"a refresh's counts add up to {counts.sum()}, not {n}")
+    steps = np.frombuffer(data, "<i4", n, 8 + 12 * m).astype(np.int64)
+    group = np.repeat(np.arange(m), counts)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    total = np.cumsum(steps)
+    rows = total - np.repeat(total[starts] - steps[starts], counts)  # running sum restarted at each stamp
+    return rows, stamps[group]
+
+
 def encode_keyframe(values: np.ndarray, ts: np.ndarray, online: np.ndarray) -> bytes:
     """A ``/keyframe`` message: every device's last value and time stamp, every gateway's online flag."""
     return b"".join((struct.pack("<II", len(values), len(online)), _shuffle(values), _shuffle(ts),
@@ -142,6 +181,29 @@ def decode_keyframe(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ts = _unshuffle(view[8 + 8 * n:8 + 16 * n], n)
     online = np.frombuffer(data, np.uint8, g, 8 + 16 * n).astype(bool)
     return values, ts, online
+
+
+def apply_changes(values: np.ndarray, ts: np.ndarray,
+                  parts: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]]) -> None:
+    """Apply ``/telemetry`` changes (rows, values, ts) and ``/refresh`` parts (rows, None, ts), oldest first, in place.
+
+    A row takes the value of its last change and the time stamp of its last change or refresh.
+    """
+    if not parts:
+        return
+    n = len(values)
+    rows = np.concatenate([p[0] for p in parts])
+    stamps = np.concatenate([p[2] for p in parts])
+    changed = np.concatenate([np.full(len(p[0]), p[1] is not None) for p in parts])
+    new = np.concatenate([p[1] if p[1] is not None else np.full(len(p[0]), np.nan) for p in parts])
+    ok = (rows >= 0) & (rows < n)
+    rows, stamps, changed, new = rows[ok], stamps[ok], changed[ok], new[ok]
+    last = len(rows) - 1 - np.unique(rows[::-1], return_index=True)[1]  # the last entry of each row
+    ts[rows[last]] = stamps[last]
+    moved = np.flatnonzero(changed)
+    if len(moved):
+        last = moved[len(moved) - 1 - np.unique(rows[moved][::-1], return_index=True)[1]]
+        values[rows[last]] = new[last]
 
 
 def _ns(t: float) -> int:
@@ -209,7 +271,7 @@ class Recorder:
         What the registry belongs to, written in ``/meta`` so that a replay can open the same model.
     """
 
-    def __init__(self, folder: Path, index: DeviceIndex, keyframe_s: float = 60.0,
+    def __init__(self, folder: Path, index: DeviceIndex, keyframe_s: float = 120.0,
                  deadband: dict[str, float] | None = None, retention_days: float = 30.0, hour_files: bool = True,
                  refresh: bool = True, model: dict | None = None) -> None:
         self.folder = Path(folder)
@@ -339,9 +401,12 @@ class Recorder:
         state = classify(value, lo2, lo1, hi1, hi2)
         with np.errstate(invalid="ignore"):
             moved = ~(np.abs(value - kept) <= band) & ~(np.isnan(value) & np.isnan(kept))
-        due = (self.kept_ts[rows] == 0) | moved | (state != self.kept_class[rows]) | (
-            stamp - self.kept_ts[rows] >= self.refresh_s[rows])
-        due &= stamp > self.kept_ts[rows]  # a late reading the store refused changes nothing
+        newer = stamp > self.kept_ts[rows]  # a late reading the store refused changes nothing
+        due = ((self.kept_ts[rows] == 0) | moved | (state != self.kept_class[rows])) & newer
+        refresh = ~due & newer & (stamp - self.kept_ts[rows] >= self.refresh_s[rows])
+        if refresh.any():
+            self.kept_ts[rows[refresh]] = stamp[refresh]
+            self._add("/refresh", encode_refresh(rows[refresh], stamp[refresh]), ns)
         rows = rows[due]
         if not len(rows):
             return 0
@@ -701,6 +766,8 @@ class RecordingReader:
     def _decode(channel: str, data: bytes) -> object:
         if channel == "/telemetry":
             return decode_changes(data)
+        if channel == "/refresh":
+            return decode_refresh(data)
         if channel == "/keyframe":
             return decode_keyframe(data)
         return json.loads(data)
@@ -742,22 +809,19 @@ class RecordingReader:
         else:
             after, (values, ts, online) = key
             values, ts, online = values.copy(), ts.copy(), online.copy()
-        topics = {"/status"} if want_online else {"/telemetry"}
-        parts = []
+        topics = {"/status"} if want_online else {"/telemetry", "/refresh"}
+        parts: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]] = []
         for topic, _, data in self._iter(topics, after, t_ns, after_ns=after):
             if topic == "/telemetry":
                 parts.append(decode_changes(data))
+            elif topic == "/refresh":
+                rows, stamps = decode_refresh(data)
+                parts.append((rows, None, stamps))
             else:
                 body = json.loads(data)
                 if body.get("gateway") in self.gateways:
                     online[self.gateways.index(body["gateway"])] = bool(body.get("online"))
-        if parts:
-            rows = np.concatenate([p[0] for p in parts])
-            keep = len(rows) - 1 - np.unique(rows[::-1], return_index=True)[1]  # the last change of each row
-            ok = rows[keep] < self.n_devices
-            keep = keep[ok]
-            values[rows[keep]] = np.concatenate([p[1] for p in parts])[keep]
-            ts[rows[keep]] = np.concatenate([p[2] for p in parts])[keep]
+        apply_changes(values, ts, parts)
         return values, ts, online
 
     def _rows_of_towers(self, towers: list[str] | None) -> np.ndarray | None:

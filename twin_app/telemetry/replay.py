@@ -30,7 +30,7 @@ from twin_app.core.engine import Engine, LoopbackPort, NullPort, StepResult
 from twin_app.core.errors import InputError
 from twin_app.core.inbox import Action, Drained
 from twin_app.core.state import DeviceState
-from twin_app.telemetry.recording import RecordingReader
+from twin_app.telemetry.recording import RecordingReader, apply_changes
 
 MODES = {"as_recorded": "As it happened", "re_evaluate": "Re-evaluated with today's rules", "training": "Training"}
 STEP_S = 1.0  # the longest stretch of recording one engine step takes in (rules need their on-delays)
@@ -184,23 +184,30 @@ class ReplaySession:
 
     def _drained(self, after: float, until: float, telemetry: bool = True) -> Drained:
         """What the recording holds in (after, until], as the inbox would have drained it."""
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        parts: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]] = []
         if telemetry:
-            for channel, _, message in self.reader.between({"/telemetry", "/keyframe"}, after, until):
+            for channel, _, message in self.reader.between({"/telemetry", "/refresh", "/keyframe"}, after, until):
                 if channel == "/keyframe":
                     values, ts, _ = message  # type: ignore[misc]
                     self.engine.store.load(values, ts)  # the exact state then; the changes after it follow
                     parts.clear()
+                elif channel == "/refresh":
+                    rows, stamps = message  # type: ignore[misc]
+                    parts.append((rows, None, stamps))
                 else:
                     parts.append(message)  # type: ignore[arg-type]
         drained = Drained.empty()
         if parts:
-            rows = np.concatenate([p[0] for p in parts]).astype(np.int64)
-            ok = (rows >= 0) & (rows < self.engine.store.n_devices)
-            drained.rows = rows[ok]
-            drained.values = np.concatenate([p[1] for p in parts]).astype(np.float64)[ok]
-            drained.ts = np.concatenate([p[2] for p in parts])[ok]
-            drained.received = np.full(len(drained.rows), time.monotonic())
+            # each device's newest reading in the slice: its last change's value (or the value it holds), the
+            # time stamp of its last change or refresh
+            store = self.engine.store
+            rows = np.unique(np.concatenate([p[0] for p in parts]))
+            rows = rows[(rows >= 0) & (rows < store.n_devices)]
+            values, ts = store.value.copy(), store.ts.copy()
+            apply_changes(values, ts, parts)
+            fresh = rows[ts[rows] > store.ts[rows]]
+            drained.rows, drained.values, drained.ts = fresh, values[fresh], ts[fresh]
+            drained.received = np.full(len(fresh), time.monotonic())
         drained.status = [(str(b.get("gateway")), bool(b.get("online"))) for b in self._window("/status", after, until)]
         if self.mode == "as_recorded":
             for body in self._window("/output", after, until):
