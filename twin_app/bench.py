@@ -24,7 +24,8 @@ INGEST_FIGURES = ("ingest_readings_per_s", "latency_p50_ms", "latency_p99_ms", "
                   "memory_growth_mb")
 ENGINE_FIGURES = ("restart_s", "flood_1000_max_step_ms", "flood_10000_max_step_ms")
 RECORDING_FIGURES = ("seek_ms", "recording_mb_per_hour")  # measured in twin_app.bench_recording
-FIGURES = SCENE_FIGURES + INGEST_FIGURES + ENGINE_FIGURES + RECORDING_FIGURES
+REPLAY_FIGURES = ("replay_speed",)  # measured in twin_app.bench_replay (the real window)
+FIGURES = SCENE_FIGURES + INGEST_FIGURES + ENGINE_FIGURES + RECORDING_FIGURES + REPLAY_FIGURES
 FRAME_SIZE = (1920, 1080)
 
 
@@ -103,6 +104,10 @@ def run_bench(only: set[str] | None = None, ifc: Path | None = None,
         from twin_app.bench_recording import run_recording_bench
 
         results.update(run_recording_bench(ifc, registry or ifc.with_name("devices.parquet"), wanted, log))
+    if wanted & set(REPLAY_FIGURES):
+        from twin_app.bench_replay import run_replay_bench
+
+        results.update(run_replay_bench(ifc, registry or ifc.with_name("devices.parquet"), wanted, log))
     return results
 
 

@@ -1045,7 +1045,8 @@ class MainWindow(QMainWindow):
     def _render_if_pending(self) -> None:
         if self._render_pending:
             self._render_pending = False
-            self.plotter.render()
+            # one frame: the widget's paint renders the scene (an explicit render as well would draw it twice)
+            self.plotter.update()
 
     def render_now(self) -> None:
         """Render at once (for screenshots and tests)."""

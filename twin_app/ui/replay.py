@@ -134,8 +134,12 @@ class ReplayTelemetry(QObject):
                 return
             target = session.end
             self.playing = False
+        self.advance_to(target)
+
+    def advance_to(self, t: float) -> None:
+        """Play up to `t` at once and show it (what one tick of the timer does)."""
         self.answered = {}
-        self._emit(session.advance(target))
+        self._emit(self.session.advance(t))
 
     def seek(self, t: float) -> None:
         """Show the full state at `t` (in training, only forward)."""
