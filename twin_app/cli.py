@@ -126,6 +126,8 @@ def _serve(args: argparse.Namespace) -> int:
     folder = args.data_dir or data_dir()
     try:
         url = parse_broker_url(args.broker)
+        if not 0 <= args.keep_recordings <= 3650:
+            raise InputError("--keep-recordings", f"{args.keep_recordings}: between 0 (no recording) and 3650 days")
         ifc, registry = _district_registry(args)
         model = load_model(ifc).model
         index = DeviceIndex(read_registry(registry), model)
@@ -148,7 +150,8 @@ def _serve(args: argparse.Namespace) -> int:
         described = {"district": {"towers": 19, "seed": 20261124, "storeys": None}} if args.ifc is None else \
             {"ifc": str(Path(ifc).resolve())}
         runtime = build_runtime(index, url, rules=True, folder=folder, console="serve", client_id=args.client_id,
-                                accounts=accounts, model=described)
+                                accounts=accounts, model=described, record=args.keep_recordings > 0,
+                                retention_days=args.keep_recordings)
     except InputError as exc:
         return _fail(str(exc))
     engine, link = runtime.engine, runtime.link
@@ -316,6 +319,8 @@ def _subparser(name: str) -> argparse.ArgumentParser:
                            help="folder of the engine's durable state (alarms, orders, commands, audit); default: "
                                 "$TWIN_APP_DATA_DIR or the user's data folder")
             p.add_argument("--client-id", help="MQTT client id of the engine (default: fixed per data folder)")
+            p.add_argument("--keep-recordings", type=float, default=30.0, metavar="DAYS",
+                           help="days of recording kept in {data folder}/recordings (default 30; 0: no recording)")
             p.add_argument("--no-login", "--no-logins", dest="no_logins", action="store_true",
                            help="run without role checks although the broker URL carries a login (a lab)")
             p.add_argument("--users", type=Path,

@@ -46,3 +46,25 @@ def test_an_engine_with_a_data_folder_records_and_the_window_exports(small_index
     bad = subprocess.run([sys.executable, "-m", "twin_app", "export", str(tmp_path / "nothing"), str(out)],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_serve_keep_recordings_is_checked_before_anything_starts(tmp_path) -> None:
+    run = subprocess.run([sys.executable, "-m", "twin_app", "serve", "--broker", "mqtt://127.0.0.1:9", "--data-dir",
+                          str(tmp_path), "--keep-recordings", "-1"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "--keep-recordings" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_new_hour_file_deletes_the_hours_past_the_retention(small_index, tmp_path) -> None:
+    from twin_app.core.inbox import Drained
+    from twin_app.telemetry.recording import Recorder
+
+    old = tmp_path / "2020-01-01T00.mcap"
+    old.write_bytes(b"")
+    recorder = Recorder(tmp_path, small_index, retention_days=2.0)
+    recorder.record(Drained.empty(), T0)  # its first file: the hours more than 2 days old go
+    assert not old.exists() and len(list(tmp_path.glob("*.mcap"))) == 1
+    kept = tmp_path / "2027-01-14T00.mcap"  # within two days of T0 + 1 h
+    kept.write_bytes(b"")
+    recorder.record(Drained.empty(), T0 + 3600.0)
+    recorder.close()
+    assert kept.exists() and len(list(tmp_path.glob("*.mcap"))) == 3

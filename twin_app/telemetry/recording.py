@@ -338,6 +338,10 @@ class Recorder:
             self._channel[topic] = self._writer.register_channel(topic, message_encoding, sid)
         self.path, self._hour = path, hour
         self.files.append(path)
+        try:
+            self.prune(now)  # the retention, applied as every hour begins
+        except OSError as exc:
+            log.warning("old recordings in %s could not be deleted: %s", self.folder, exc)
         self._add("/meta", self._meta_bytes, self._time(now))
         self._writer.flush()
         self._keyframe_at = -math.inf  # every file starts with a keyframe

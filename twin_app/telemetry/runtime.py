@@ -123,7 +123,7 @@ class Runtime:
 def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True, folder: Path | None = None,
                   console: str = "engine", notify=None, channels: tuple[str, ...] = (),
                   client_id: str | None = None, accounts=None, record: bool = True,
-                  model: dict | None = None) -> Runtime:
+                  model: dict | None = None, retention_days: float = 30.0) -> Runtime:
     """An engine with its inbox and MQTT link.
 
     Parameters
@@ -151,6 +151,8 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
         An engine with a data folder records what it receives and publishes in ``{folder}/recordings``.
     model
         What the registry belongs to (see `Recorder`), so that a replay opens the same model.
+    retention_days
+        Recording hour files older than this are deleted (at start and at every new hour).
     """
     database = lock = None
     if folder is not None:
@@ -182,7 +184,7 @@ def build_runtime(index: DeviceIndex, url: BrokerUrl | None, rules: bool = True,
     recorder = None
     if record and rules and folder is not None:
         try:
-            recorder = Recorder(folder / RECORDINGS, index, model=model)
+            recorder = Recorder(folder / RECORDINGS, index, model=model, retention_days=retention_days)
             recorder.prune(time.time())
             engine.port = RecordingPort(engine.port, recorder)
         except (OSError, InputError) as exc:  # the engine runs without a recording rather than not at all
