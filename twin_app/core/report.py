@@ -126,7 +126,7 @@ def _texts(value: object) -> list[object]:
     return [value]
 
 
-def _num(value: object) -> float | None:
+def finite_number(value: object) -> float | None:
     """`value` as a finite float, or None (bools, strings and NaN are not numbers here)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -139,7 +139,7 @@ def _num(value: object) -> float | None:
 
 def _number(value: float) -> str:
     """A measured value without needless digits: 70.7, 8, 0.93, 1.2e+06."""
-    out = _num(value)
+    out = finite_number(value)
     if out is None:
         return ""
     if out == int(out) and abs(out) < 1e15:
@@ -161,7 +161,7 @@ class _Clock:
     """Formats epoch seconds in one fixed local offset (Shenzhen is UTC+8, without daylight saving)."""
 
     def __init__(self, tz_offset_h: float) -> None:
-        offset = _num(tz_offset_h)
+        offset = finite_number(tz_offset_h)
         if offset is None or abs(offset) >= 24:
             raise ValueError(f"tz_offset_h must be a number of hours between -24 and 24, got {tz_offset_h!r}")
         self.tz = timezone(timedelta(hours=offset))
@@ -172,7 +172,7 @@ class _Clock:
 
     def moment(self, ts: object) -> datetime | None:
         """`ts` (epoch seconds) as a local datetime, or None when it is not a usable time."""
-        seconds = _num(ts)
+        seconds = finite_number(ts)
         if seconds is None:
             return None
         try:
@@ -216,7 +216,7 @@ def duration(seconds: object) -> str:
     str
         The formatted duration.
     """
-    value = _num(seconds)
+    value = finite_number(seconds)
     if value is None or value < 0 or value > 1e9:
         return DASH
     total = round(value)
@@ -227,7 +227,7 @@ def duration(seconds: object) -> str:
 
 def _between(start: object, end: object) -> str:
     """The duration from `start` to `end` (epoch seconds), or "—"."""
-    a, b = _num(start), _num(end)
+    a, b = finite_number(start), finite_number(end)
     return duration(b - a) if a is not None and b is not None else DASH
 
 
@@ -286,13 +286,13 @@ def _party(data: object) -> str:
 
 def _deadline(incident: dict, clock: _Clock, now: float) -> str:
     """The deadline and whether it was met: finished (resolved, else closed) before it or not."""
-    deadline = _num(_get(incident, "deadline_ts"))
+    deadline = finite_number(_get(incident, "deadline_ts"))
     if deadline is None:
         return DASH
     shown = clock.full(deadline)
-    finished = _num(_get(incident, "resolved_ts"))
+    finished = finite_number(_get(incident, "resolved_ts"))
     if finished is None:
-        finished = _num(_get(incident, "closed_ts"))
+        finished = finite_number(_get(incident, "closed_ts"))
     if finished is not None:
         if finished <= deadline:
             return f'{shown} — <span class="ok">✔ met</span> ({duration(deadline - finished)} to spare)'
@@ -369,7 +369,7 @@ def _orders_for(incident: dict, orders: list[dict] | None) -> tuple[list[dict], 
     listed = [o for o in _texts(_get(incident, "orders")) if isinstance(o, str | int) and not isinstance(o, bool)]
     mine = [o for o in _dicts(orders)
             if _get(o, "id") in listed or (incident_id is not None and _get(o, "incident_id") == incident_id)]
-    mine.sort(key=lambda o: (_num(_get(o, "created_ts")) is None, _num(_get(o, "created_ts")) or 0.0))
+    mine.sort(key=lambda o: (finite_number(_get(o, "created_ts")) is None, finite_number(_get(o, "created_ts")) or 0.0))
     found = {_get(o, "id") for o in mine if isinstance(_get(o, "id"), str | int)}
     return mine, [o for o in listed if o not in found]
 
@@ -385,7 +385,7 @@ def _order(order: dict, clock: _Clock, day: str) -> str:
         ("Dispatched by", esc(_get(order, "operator"))),
         ("Created", clock.short(created, day)),
         ("Deadline", clock.short(_get(order, "deadline_ts"), day)),
-        ("Done", clock.short(done, day) + (f" (after {_between(created, done)})" if _num(done) else "")),
+        ("Done", clock.short(done, day) + (f" (after {_between(created, done)})" if finite_number(done) else "")),
         ("Escalated to", esc(_get(order, "escalated_to"))),
         ("Result", esc(_get(order, "result"))),
     ])
@@ -406,7 +406,7 @@ def _orders(incident: dict, orders: list[dict] | None, clock: _Clock, day: str) 
 
 def _sorted(items: list[dict]) -> list[dict]:
     """Items in time order (stable); those without a time keep their order at the end."""
-    return sorted(items, key=lambda i: (_num(_get(i, "ts")) is None, _num(_get(i, "ts")) or 0.0))
+    return sorted(items, key=lambda i: (finite_number(_get(i, "ts")) is None, finite_number(_get(i, "ts")) or 0.0))
 
 
 def _timeline(incident: dict, clock: _Clock, day: str) -> str:
@@ -421,7 +421,7 @@ def _detail(incident: dict) -> str:
     detail = _get(incident, "detail")
     if not isinstance(detail, dict):
         return '<p class="muted">No event detail.</p>' if detail in (None, "") else f"<p>{esc(detail)}</p>"
-    confidence = _num(_get(detail, "confidence"))
+    confidence = finite_number(_get(detail, "confidence"))
     shown = f"{confidence * 100:.0f} %" if confidence is not None and 0 <= confidence <= 1 else esc(
         _get(detail, "confidence"))
     return _facts([
@@ -438,7 +438,7 @@ def _proposal(incident: dict) -> str:
     if not isinstance(proposal, dict):
         return ""
     names = _texts(_get(proposal, "unit_names")) or _texts(_get(proposal, "units"))
-    minutes = _num(_get(proposal, "deadline_min"))
+    minutes = finite_number(_get(proposal, "deadline_min"))
     return "<h2>Proposed dispatch</h2>" + _facts([
         ("Party", _party(proposal)),
         ("Units", _join(n for n in names if not isinstance(n, dict | list))),
@@ -555,7 +555,7 @@ def incident_report_html(incident: dict, orders: list[dict] | None = None, gener
         When `tz_offset_h` is not between -24 and 24 hours.
     """
     clock = _Clock(tz_offset_h)
-    now = _num(generated_ts)
+    now = finite_number(generated_ts)
     now = time.time() if now is None else now
     data = incident if isinstance(incident, dict) else {}
     title = f"Incident report {_clean(_get(data, 'id')) or DASH}"
@@ -585,7 +585,7 @@ def shift_log_html(incidents: list[dict], orders: list[dict] | None = None, gene
         An HTML document with inline CSS, every payload value escaped.
     """
     clock = _Clock(tz_offset_h)
-    now = _num(generated_ts)
+    now = finite_number(generated_ts)
     now = time.time() if now is None else now
     items = _dicts(incidents)
     rows = []

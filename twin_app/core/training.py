@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from twin_app.core.report import DASH, duration, esc
+from twin_app.core.report import DASH, duration, esc, finite_number
 from twin_app.core.texts import cause_label, party_label
 
 MATCH_WINDOW_S = 120.0  # a trainee incident matches a historic one raised at most this far apart
@@ -60,20 +60,9 @@ def _get(data: object, key: str) -> Any:
     return data.get(key) if isinstance(data, dict) else None
 
 
-def _num(value: object) -> float | None:
-    """`value` as a finite float, or None (bools, strings and NaN are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        out = float(value)
-    except (OverflowError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
 def _ts(value: object) -> float | None:
     """`value` as epoch seconds, or None when it is not a plausible time."""
-    out = _num(value)
+    out = finite_number(value)
     return out if out is not None and abs(out) <= MAX_TS else None
 
 
@@ -329,7 +318,7 @@ def _deadline_span(history: dict, past: Response, trainee: dict) -> float | None
     if span is not None:
         return span
     for source in (trainee, history):
-        minutes = _num(_get(source.get("proposal"), "deadline_min"))
+        minutes = finite_number(_get(source.get("proposal"), "deadline_min"))
         if minutes is not None and 0 < minutes <= 1e6:
             return minutes * 60.0
     return None
@@ -466,7 +455,7 @@ class _Clock:
         if isinstance(tz, tzinfo) or tz is None:
             self.tz = tz
         else:
-            hours = _num(tz)
+            hours = finite_number(tz)
             if hours is None or abs(hours) >= 24:
                 raise ValueError(f"tz must be a tzinfo, None or an offset in hours within ±24, got {tz!r}")
             self.tz = timezone(timedelta(hours=hours))

@@ -47,6 +47,17 @@ def local_check(users: Path | None):
     return check
 
 
+def save_screenshot(app: QApplication, window: MainWindow, path: Path, fail) -> None:
+    """Save the window (its 3D view included) as PNG and end the application; `fail` says why it could not."""
+    pixmap = window.grab_with_scene()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not pixmap.save(str(path), "PNG"):
+        fail(f"{path}: cannot write the PNG")
+        return
+    print(f"screenshot saved to {path}")
+    app.exit(0)
+
+
 def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     """Run the console until its window closes; returns the exit status."""
     configure_rendering()
@@ -108,13 +119,7 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
         watch.start()
     if args.screenshot is not None:
         def save() -> None:
-            pixmap = window.grab_with_scene()
-            args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-            if not pixmap.save(str(args.screenshot), "PNG"):
-                fail(f"{args.screenshot}: cannot write the PNG")
-                return
-            print(f"screenshot saved to {args.screenshot}")
-            app.exit(0)
+            save_screenshot(app, window, args.screenshot, fail)
 
         if window.telemetry_args is None:
             window.model_ready.connect(lambda: QTimer.singleShot(300, save))
@@ -166,13 +171,7 @@ def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None,
         app.exit(EXIT_BAD_INPUT)
 
     def save() -> None:
-        pixmap = window.grab_with_scene()
-        args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-        if not pixmap.save(str(args.screenshot), "PNG"):
-            fail(f"{args.screenshot}: cannot write the PNG")
-            return
-        print(f"screenshot saved to {args.screenshot}")
-        app.exit(0)
+        save_screenshot(app, window, args.screenshot, fail)
 
     def opened() -> None:
         trainee = args.trainee or getpass.getuser() or "trainee"
