@@ -29,6 +29,8 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ["TWIN_APP_CACHE_DIR"] = str(folder)
     os.environ["TWIN_APP_DATA_DIR"] = str(folder / "data")  # nor the user's data folder
     os.environ["TWIN_APP_SOUND"] = "0"  # the critical notice stays silent in tests
+    os.environ["TWIN_APP_SITE_CONFIG"] = ""  # nor the machine's or the user's configuration file
+    os.environ["TWIN_APP_USER_CONFIG"] = ""
     yield folder
     if previous is None:
         os.environ.pop("TWIN_APP_CACHE_DIR", None)

@@ -14,12 +14,26 @@ from twin_app.telemetry.simulator import SCENARIOS
 
 EXIT_BAD_INPUT = 2
 SUBCOMMANDS = ("generate", "inspect", "bench", "serve", "simulate")
-OTHER_COMMANDS = ("users", "audit", "export", "replay", "record-incidents")  # with parsers of their own
+OTHER_COMMANDS = ("users", "audit", "export", "replay", "record-incidents", "config")  # with parsers of their own
 
 
 def _fail(message: str) -> int:
     print(f"twin-app: error: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def _apply_config(args: argparse.Namespace, needs_broker: bool) -> int | None:
+    """Fill what the command line left out from the configuration files (twin_app/config.py); command-line options
+    win. None when it went well, else the exit status after the messages (one line per problem)."""
+    from twin_app import config
+
+    try:
+        config.apply(args, config.load_default(args.config), needs_broker=needs_broker)
+    except config.ConfigError as exc:
+        for line in exc.lines():
+            _fail(line)
+        return EXIT_BAD_INPUT
+    return None
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -123,6 +137,11 @@ def _serve(args: argparse.Namespace) -> int:
     from twin_app.telemetry.runtime import build_runtime, data_dir
 
     logging.basicConfig(level=logging.WARNING, format="serve: %(levelname)s %(name)s: %(message)s")
+    failed = _apply_config(args, needs_broker=True)
+    if failed is not None:
+        return failed
+    if args.broker is None:
+        return _fail("no broker: give --broker URL, or broker.url in a configuration file (--config FILE)")
     folder = args.data_dir or data_dir()
     try:
         url = parse_broker_url(args.broker)
@@ -247,14 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Mumianling digital twin. With no options: the operator console on the generated district. "
                     f"Subcommands: {', '.join(SUBCOMMANDS + OTHER_COMMANDS)} (twin-app SUBCOMMAND --help).",
     )
-    parser.add_argument("--ifc", type=Path, help="IFC file to open instead of the generated Mumianling district")
+    parser.add_argument("--ifc", type=Path, help="IFC file to open (default: model.ifc of the configuration files, "
+                                                 "else the generated Mumianling district)")
     parser.add_argument("--registry", type=Path, help="device registry (Parquet); default: devices.parquet beside "
                                                       "the IFC file")
     parser.add_argument("--screenshot", type=Path, metavar="PNG",
                         help="start, wait until the model is drawn, save the main window as PNG and exit")
     parser.add_argument("--broker", metavar="URL",
                         help="MQTT broker, mqtt://[user:password@]host[:port][?root=mumianling/v1] or mqtts://...; "
-                             "default: an embedded broker fed by the telemetry simulator")
+                             "default: broker.url of the configuration files, else an embedded broker fed by the "
+                             "telemetry simulator")
     parser.add_argument("--scenario", default="none", metavar="NAME[@TOWER],...",
                         help="incidents the embedded simulator injects, combinable and placeable, e.g. "
                              f"garage_co@T12,smoke_tower@T03 (default none); names: {', '.join(SCENARIOS)}")
@@ -290,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--towers", type=int, default=19, help="towers of the generated district (default 19)")
     parser.add_argument("--storeys", type=int, default=None, help="storeys above ground of every generated tower")
     parser.add_argument("--seed", type=int, default=20261124, help="seed of the generated district")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="a configuration file read after the per-machine and per-user ones (twin-app config "
+                             "show lists them); command-line options win over every file")
     return parser
 
 
@@ -309,8 +333,16 @@ def _subparser(name: str) -> argparse.ArgumentParser:
             prog=f"twin-app {name}",
             description="The headless engine: ingest and live state, a JSON summary line every few seconds."
             if name == "serve" else "Publish realistic telemetry and incidents for every device of the registry.")
-        p.add_argument("--broker", required=True, help="mqtt://[user:password@]host[:port][?root=...] or mqtts://")
-        p.add_argument("--ifc", type=Path, help="model (default: the generated district)")
+        if name == "serve":
+            p.add_argument("--broker", help="mqtt://[user:password@]host[:port][?root=...] or mqtts://; default: "
+                                            "broker.url of the configuration files")
+            p.add_argument("--config", type=Path, metavar="FILE",
+                           help="a configuration file read after the per-machine and per-user ones (twin-app config "
+                                "show lists them); command-line options win over every file")
+        else:  # the simulator publishes to a broker named on its command line only, never to the site's broker
+            p.add_argument("--broker", required=True, help="mqtt://[user:password@]host[:port][?root=...] or mqtts://")
+        p.add_argument("--ifc", type=Path, help="model (default: model.ifc of the configuration files (serve), else "
+                                                "the generated district)")
         p.add_argument("--registry", type=Path, help="device registry (default: devices.parquet beside the model)")
         p.add_argument("--duration", type=float, help="stop after this many seconds")
         if name == "serve":
@@ -375,6 +407,10 @@ def main(argv: list[str] | None = None) -> int:
         from twin_app import replay_cli
 
         return replay_cli.record_incidents_main(argv[1:])
+    if argv and argv[0] == "config":  # check a configuration file; show the configuration in force
+        from twin_app import config_cli
+
+        return config_cli.main(argv[1:])
     if argv and argv[0] == "audit":  # the audit log's hash chain, and exports for an inspector
         from twin_app import audit_cli
 
@@ -385,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
                     "simulate": _simulate}
         return commands[argv[0]](args)
     args = build_parser().parse_args(argv)
+    failed = _apply_config(args, needs_broker=not args.no_telemetry)
+    if failed is not None:
+        return failed
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 
 from twin_app.bim.tessellate import ProgressFn
 from twin_app.core.errors import InputError
@@ -31,12 +32,15 @@ _TABLE_COLUMNS = ("global_id", "ifc_class", "name", "long_name", "parent", "buil
 
 
 def cache_dir() -> Path:
-    """The user's cache folder of twin_app (``TWIN_APP_CACHE_DIR`` overrides it)."""
+    """The user's cache folder of twin_app (``TWIN_APP_CACHE_DIR`` overrides it).
+
+    platformdirs: ``$XDG_CACHE_HOME/twin_app`` or ``~/.cache/twin_app`` on Linux, ``%LOCALAPPDATA%\\twin_app\\Cache``
+    on Windows, ``~/Library/Caches/twin_app`` on macOS.
+    """
     override = os.environ.get("TWIN_APP_CACHE_DIR")
     if override:
         return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "twin_app"
+    return Path(platformdirs.user_cache_dir("twin_app", appauthor=False))
 
 
 def file_digest(path: str | Path) -> str:

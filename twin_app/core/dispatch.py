@@ -5,18 +5,19 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field, fields
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from twin_app import resources
 from twin_app.core.alarms import Alarm
 from twin_app.core.errors import InputError
 
 PARTIES = ("fire_brigade", "police", "community_staff", "property_management", "maintenance", "supervisor")
 ACTIVE_ORDER = ("dispatched", "en_route", "on_scene")  # a unit is working on it; past its deadline it escalates
 OPEN_ORDER = (*ACTIVE_ORDER, "escalated")
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+def _rows(path: Path | Traversable, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV file with # comments, each with its line number; errors name the file and line."""
     source = str(path)
     try:
@@ -56,9 +57,9 @@ def _count(row: dict[str, str], key: str, where: str, default: int) -> int:
     return int(text)
 
 
-def read_matrix(path: Path | None = None) -> dict[str, Responsibility]:
-    """Read the responsibility matrix; errors name the file and line."""
-    path = path or RESOURCES / "responsibility.csv"
+def read_matrix(path: Path | Traversable | None = None) -> dict[str, Responsibility]:
+    """Read the responsibility matrix (default: the shipped ``twin_app.resources``); errors name the file and line."""
+    path = path or resources.path("responsibility.csv")
     matrix: dict[str, Responsibility] = {}
     for line, row in _rows(path, ("match", "party", "deadline_min", "auto", "escalate_to")):
         where = f"{path}:{line}"
@@ -92,9 +93,9 @@ class Unit:
     specialty: str = ""
 
 
-def read_units(path: Path | None = None) -> dict[str, Unit]:
-    """Read the units file; errors name the file and line."""
-    path = path or RESOURCES / "units.csv"
+def read_units(path: Path | Traversable | None = None) -> dict[str, Unit]:
+    """Read the units file (default: the shipped ``twin_app.resources``); errors name the file and line."""
+    path = path or resources.path("units.csv")
     units: dict[str, Unit] = {}
     for line, row in _rows(path, ("unit", "party", "name")):
         if row["party"] not in PARTIES:

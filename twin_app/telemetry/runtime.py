@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import platformdirs
 
 from twin_app.core.database import EngineDatabase
 from twin_app.core.devices import DeviceIndex
@@ -26,15 +27,15 @@ log = logging.getLogger("twin_app.runtime")
 
 
 def data_dir() -> Path:
-    """The user's data folder of twin_app (``TWIN_APP_DATA_DIR`` overrides it)."""
+    """The user's data folder of twin_app (``TWIN_APP_DATA_DIR`` overrides it).
+
+    platformdirs: ``$XDG_DATA_HOME/twin_app`` or ``~/.local/share/twin_app`` on Linux, ``%LOCALAPPDATA%\\twin_app``
+    on Windows, ``~/Library/Application Support/twin_app`` on macOS.
+    """
     override = os.environ.get("TWIN_APP_DATA_DIR")
     if override:
         return Path(override)
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
-    else:
-        base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "twin_app"
+    return Path(platformdirs.user_data_dir("twin_app", appauthor=False))
 
 
 class FolderLock:
