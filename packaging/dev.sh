@@ -21,6 +21,8 @@ APT_PACKAGES=(
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxrender1 libxi6
   libxrandr2 libxtst6 libdbus-1-3 libfontconfig1 fonts-dejavu-core
+  # the bundle and its packages (packaging/build.sh, packaging/smoke.sh, tests/packaging)
+  binutils nsis fonts-noto-cjk fontconfig desktop-file-utils
 )
 
 log() { printf '[twin-app setup] %s\n' "$*" >&2; }
