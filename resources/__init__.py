@@ -7,6 +7,7 @@ as ``twin_app/resources/``, and an editable install (``pip install -e .``) finds
 - ``responsibility.csv``: who answers which alarm or event, how fast, with how many units (the dispatcher)
 - ``units.csv``: the units that can be dispatched
 - ``config.example.toml``: a complete configuration file, every key explained (``twin-app config check`` accepts it)
+- ``twin-app.svg``: the app's icon (the same as ``assets/twin-app.svg``, which the packages render from)
 """
 
 from __future__ import annotations

@@ -108,3 +108,8 @@ def test_shell_scripts_parse(script: str) -> None:
     run = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert path.stat().st_mode & 0o111, f"{script} is not executable"
+
+
+def test_the_window_icon_is_the_packages_icon() -> None:
+    """The app shows the icon its packages install (the package data copy equals the one the packages render)."""
+    assert (ROOT / "resources" / "twin-app.svg").read_bytes() == (ROOT / "assets" / "twin-app.svg").read_bytes()

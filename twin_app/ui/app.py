@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyvista as pv
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from twin_app.ui.login import LoginDialog, has_credentials, with_credentials
@@ -47,6 +48,16 @@ def local_check(users: Path | None):
     return check
 
 
+def set_identity(app: QApplication) -> None:
+    """The app's own icon (window, task bar) and the desktop entry it belongs to (twin-app.desktop)."""
+    from twin_app import resources
+
+    icon = resources.path("twin-app.svg")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    app.setDesktopFileName("twin-app")
+
+
 def save_screenshot(app: QApplication, window: MainWindow, path: Path, fail) -> None:
     """Save the window (its 3D view included) as PNG and end the application; `fail` says why it could not."""
     pixmap = window.grab_with_scene()
@@ -69,6 +80,7 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("twin-app")
     app.setOrganizationName("Mumianling")
+    set_identity(app)
     window = MainWindow(size)
     if args.sound is not None:
         window.sound = args.sound == "on"
@@ -161,6 +173,7 @@ def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None,
         return EXIT_BAD_INPUT
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("twin-app")
+    set_identity(app)
     window = MainWindow((width, height))
     status = {"code": 0}
     mode = "training" if args.training else "re_evaluate" if args.re_evaluate else "as_recorded"
