@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from twin_app.audit_cli import parse_time
 from twin_app.core.errors import InputError
-from twin_app.telemetry.recording import RecordingReader
+from twin_app.telemetry.recording import JSON_CHANNELS, RecordingReader
 from twin_app.telemetry.runtime import RECORDINGS
 
 START_OFFSET_MAX_S = 1e8  # a time below this is seconds from the recording's start, above it a unix time
@@ -44,6 +45,10 @@ def export(source: Path, out: Path, start: str | None = None, end: str | None = 
     if source.is_dir() and (source / RECORDINGS).is_dir():
         source = source / RECORDINGS  # an engine's data folder
     reader = RecordingReader(source)
+    known = list(reader.meta.get("buildings", []))
+    unknown = [t for t in towers or [] if t not in known]
+    if unknown:
+        raise InputError("--towers", f"{', '.join(unknown)}: not in the recording (its towers: {', '.join(known)})")
     first, last = reader.span
     t0, t1 = _time(start, first) or first, _time(end, first) or last
     if t1 < t0:
@@ -51,13 +56,12 @@ def export(source: Path, out: Path, start: str | None = None, end: str | None = 
     telemetry = reader.to_frame(t0, t1, towers)
     telemetry.insert(0, "channel", "telemetry")
     frames = [telemetry]
-    for channel, frame in reader.json_frames(t0, t1).items():
-        if frame.empty:
+    for channel in JSON_CHANNELS:  # each message as the JSON it was recorded as (no field flattened, null kept)
+        messages = list(reader.messages(channel, t0, t1))
+        if not messages:
             continue
-        fields = [c for c in frame.columns if c != "time"]
-        rows = pd.DataFrame({"channel": channel, "time": frame["time"],
-                             "json": [json.dumps({f: row[f] for f in fields}, default=str)
-                                      for row in frame.to_dict("records")]})
+        rows = pd.DataFrame({"channel": channel.strip("/"), "time": [t for t, _ in messages],
+                             "json": [json.dumps(body, default=str) for _, body in messages]})
         frames.append(rows)
     table = pd.concat(frames, ignore_index=True, sort=False).sort_values("time", kind="stable")
     if out.suffix != ".parquet":
@@ -70,6 +74,7 @@ def export(source: Path, out: Path, start: str | None = None, end: str | None = 
 
 
 def main(argv: list[str]) -> int:
+    logging.getLogger("twin_app.recording").setLevel(logging.ERROR)  # the damage is said once, below
     args = _parser().parse_args(argv)
     towers = [t.strip() for t in args.towers.split(",") if t.strip()] if args.towers else None
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 from pathlib import Path
@@ -112,6 +113,7 @@ def state_json(args: argparse.Namespace, reader: RecordingReader, t: float) -> d
 
 
 def main(argv: list[str]) -> int:
+    logging.getLogger("twin_app.recording").setLevel(logging.ERROR)  # the damage is said once, below
     args = _parser().parse_args(argv)
     try:
         reader, source = open_source(args.source)
@@ -121,6 +123,8 @@ def main(argv: list[str]) -> int:
         if args.json:
             if t is None:
                 raise InputError("--json", "needs --at SECONDS: the instant whose state is printed")
+            for problem in reader.damaged:
+                print(f"twin-app: warning: {problem} (the rest is replayed)", file=sys.stderr)
             print(json.dumps(state_json(args, reader, t)))
             return 0
         ifc, district = model_of(reader, args.ifc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -43,6 +44,11 @@ def test_an_engine_with_a_data_folder_records_and_the_window_exports(small_index
     telemetry = table[table["channel"] == "telemetry"]
     assert set(telemetry["device_id"].str[:3]) == {"T01"} and (telemetry["value"] >= 90.0).any()
     assert "output" in set(table["channel"])
+    outputs = [json.loads(text) for text in table.loc[table["channel"] == "output", "json"]]
+    assert all(isinstance(o["payload"], dict | None) for o in outputs)  # as recorded: an object or null, never text
+    unknown = subprocess.run([sys.executable, "-m", "twin_app", "export", str(tmp_path / "engine"), "--towers", "T99",
+                              str(out)], capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "T99" in unknown.stderr and "T01" in unknown.stderr
     bad = subprocess.run([sys.executable, "-m", "twin_app", "export", str(tmp_path / "nothing"), str(out)],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

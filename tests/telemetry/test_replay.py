@@ -134,10 +134,12 @@ def test_replay_at_json_prints_the_state_at_that_instant(recorded, small_index, 
 
 def test_replay_bad_input_is_one_line_and_exit_2(recorded, tmp_path) -> None:
     path, _ = recorded
+    (tmp_path / "text.mcap").write_text("minutes of the morning meeting")
     for args, said in (((str(path), "--at", "99999", "--json"), "outside the recording"),
                        ((str(path), "--at", "soon", "--json"), "ISO 8601"),
                        ((str(path), "--json"), "needs --at"),
-                       ((str(tmp_path / "none.mcap"), "--at", "1", "--json"), "no such recording")):
+                       ((str(tmp_path / "none.mcap"), "--at", "1", "--json"), "no such recording"),
+                       ((str(tmp_path / "text.mcap"), "--at", "1", "--json"), "not an MCAP recording")):
         run = _replay_cli(*args, timeout=120)
         assert run.returncode == 2, (args, run.stderr)
         assert said in run.stderr and "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1

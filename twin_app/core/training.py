@@ -760,7 +760,7 @@ def training_report_html(score: TrainingScore, title: str, trainee: str, tz: tzi
         f"<h1>{esc(title)}</h1>"
         '<table class="facts" border="1" cellspacing="0" cellpadding="3">'
         f"<tr><th>Trainee</th><td>{esc(trainee)}</td></tr>"
-        f"<tr><th>Recording window</th><td>{window}</td></tr>"
+        f"<tr><th>Training session</th><td>{window}</td></tr>"
         f'<tr><th>Score</th><td class="score">{html.escape(shown_score)}</td></tr>'
         f"<tr><th>Incidents</th><td>{len(score.items) + len(score.missed)} in history: {len(score.items)} handled, "
         f"{len(score.missed)} missed; {len(score.extra)} extra</td></tr>"
@@ -781,7 +781,7 @@ def training_report_html(score: TrainingScore, title: str, trainee: str, tz: tzi
                    "None: every trainee incident matched a historic one.")
     body = (f"{header}<h2>Incidents</h2>{table}"
             f'<h2>Timeline</h2><p class="muted">Times are local ({html.escape(clock.zone(start))}).</p>'
-            f"{_Chart(score, clock).svg()}<h2>Extra incidents raised by the trainee</h2>{extra}"
+            f"{_Chart(score, clock).svg()}<h2>Incidents in training that history did not have</h2>{extra}"
             '<p class="muted">Scoring per historic incident: acknowledged 20, acknowledged no slower than history or '
             "within 60 s 10, dispatched 20, right party 20, closed within the deadline 30; a missed incident scores "
             "0. The score is the mean over the historic incidents.</p>")

@@ -567,7 +567,8 @@ class RecordingReader:
         files = [self._open(p) for p in paths]
         self.files = sorted((f for f in files if f.chunks), key=lambda f: f.start)
         if not self.files:
-            raise InputError(str(path), "nothing readable in the recording")
+            why = f": {self.damaged[0].what}" if self.damaged else ""
+            raise InputError(str(path), f"nothing readable in the recording{why}")
         self.meta = self.files[0].meta
         for f in self.files[1:]:
             if f.meta.get("registry_hash") != self.meta.get("registry_hash"):

@@ -345,6 +345,7 @@ class ReplaySession:
                       "title": p.get("title"), "party": p.get("party")}
                      for name, p in sorted(self.retained.topics["incident"].items()) if p.get("state") != "closed"]
         orders = [{"id": name, "status": p.get("status"), "party": p.get("party"), "unit": p.get("unit"),
+                   "units": p.get("units") if isinstance(p.get("units"), list) else [p.get("unit")],
                    "incident_id": p.get("incident_id"), "deadline_ts": p.get("deadline_ts")}
                   for name, p in sorted(self.retained.topics["dispatch"].items()) if p.get("status") in OPEN_ORDERS]
         return {"time": round(self.position, 3), "offset_s": round(self.position - self.start, 3),

@@ -207,7 +207,8 @@ def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None,
     window.show()
     window.start_loading(ifc, district, registry=args.registry)
     code = app.exec()
-    if window.live is not None and getattr(window.live, "training", False) and window.training_report is None:
+    if window.live is not None and getattr(window.live, "training", False) and window.training_report is None \
+            and args.screenshot is None:  # a screenshot leaves no scored record
         report = window.finish_training(show=False)
         if report is not None:
             print(f"training report saved to {report}")

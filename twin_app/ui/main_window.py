@@ -566,6 +566,8 @@ class MainWindow(QMainWindow):
         if self.scene is None or self.live is None:
             return
         self._update_command_panel(result)
+        if isinstance(self.live, ReplayTelemetry):  # the recording's clock runs up to 60 times faster than the docks'
+            self.dispatch_dock.redraw()
         self._update_no_data(result)
         device_state, element_state, rolled, dim = self._filtered_states(result)
         changed = self.scene.show_states(element_state, rolled, dim)
@@ -713,8 +715,9 @@ class MainWindow(QMainWindow):
         if critical:
             first = sorted(critical, key=lambda i: i.get("created_ts") or 0)[0]
             more = f" (+{len(critical) - 1} more)" if len(critical) > 1 else ""
-            self.critical_banner.setText(f"◆◆ CRITICAL: {first.get('title')}{more} — acknowledge in the "
-                                         "incident list")
+            replaying = isinstance(self.live, ReplayTelemetry) and not self.live.training
+            self.critical_banner.setText(f"◆◆ CRITICAL: {first.get('title')}{more} — " + (
+                "in the recording (a replay takes no actions)" if replaying else "acknowledge in the incident list"))
         self.critical_banner.setVisible(bool(critical))
         if fresh and self.sound:
             QApplication.beep()

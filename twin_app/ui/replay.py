@@ -317,7 +317,7 @@ class TimelineDock(QDockWidget):
     def _play(self, on: bool) -> None:
         if self.replay is not None:
             self.replay.play(on)
-        self.play_button.setText("⏸ Pause" if on else "▶ Play")
+        self.play_button.setText("❚❚ Pause" if on else "▶ Play")
 
     def show_position(self, t: float) -> None:
         if self.replay is None:
