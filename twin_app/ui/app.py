@@ -48,6 +48,16 @@ def local_check(users: Path | None):
     return check
 
 
+def no_display(command: str) -> bool:
+    """True (and the reason on stderr) on Linux without a display to open a window on."""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or not sys.platform.startswith("linux") \
+            or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    print("twin-app: error: no display (DISPLAY is not set); run it under a desktop session or "
+          f"xvfb-run -a -s '-screen 0 1920x1080x24' {command} ...", file=sys.stderr)
+    return True
+
+
 def set_identity(app: QApplication) -> None:
     """The app's own icon (window, task bar) and the desktop entry it belongs to (twin-app.desktop)."""
     from twin_app import resources
@@ -72,10 +82,7 @@ def save_screenshot(app: QApplication, window: MainWindow, path: Path, fail) -> 
 def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     """Run the console until its window closes; returns the exit status."""
     configure_rendering()
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux") \
-            and not os.environ.get("QT_QPA_PLATFORM"):
-        print("twin-app: error: no display (DISPLAY is not set); run it under a desktop session or "
-              "xvfb-run -a -s '-screen 0 1920x1080x24' twin-app ...", file=sys.stderr)
+    if no_display("twin-app"):
         return EXIT_BAD_INPUT
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("twin-app")
@@ -161,10 +168,7 @@ def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None,
     import getpass
 
     configure_rendering()
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux") \
-            and not os.environ.get("QT_QPA_PLATFORM"):
-        print("twin-app: error: no display (DISPLAY is not set); run it under a desktop session or "
-              "xvfb-run -a -s '-screen 0 1920x1080x24' twin-app replay ...", file=sys.stderr)
+    if no_display("twin-app replay"):
         return EXIT_BAD_INPUT
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
