@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from twin_app.bench import RECORDING_FIGURES, _figure
+from twin_app.replay_cli import load_index
 
 if TYPE_CHECKING:
     from twin_app.core.devices import DeviceIndex
@@ -99,14 +100,6 @@ def segments(ifc: Path, registry: Path, folder: Path, start: float, seconds: flo
                     tick_s) for i, (a, b) in enumerate(itertools.pairwise(cuts))]
 
 
-def _load_index(ifc: Path, registry: Path) -> DeviceIndex:
-    from twin_app.bim.loader import load_model
-    from twin_app.core.devices import DeviceIndex
-    from twin_app.core.registry import read_registry
-
-    return DeviceIndex(read_registry(registry), load_model(ifc).model)
-
-
 def record_segment(job: Segment, index: DeviceIndex | None = None) -> dict:
     """Record one segment (in a worker process when `index` is None: it loads the district itself).
 
@@ -123,7 +116,7 @@ def record_segment(job: Segment, index: DeviceIndex | None = None) -> dict:
 
     started = time.perf_counter()
     if index is None:
-        index = _load_index(Path(job.ifc), Path(job.registry))
+        index = load_index(Path(job.ifc), Path(job.registry))
     sim = Simulator(index.devices, seed=job.seed)
     inbox = Inbox()
     ingest = Ingest(index, inbox)
@@ -194,7 +187,7 @@ def make_recording(folder: Path, ifc: Path, registry: Path, start: float, second
     workers = min(len(jobs), workers or os.cpu_count() or 1)
     started = time.perf_counter()
     if workers <= 1:
-        index = index if index is not None else _load_index(ifc, registry)
+        index = index if index is not None else load_index(ifc, registry)
         results = [record_segment(job, index) for job in jobs]
     else:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:

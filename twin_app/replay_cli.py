@@ -8,11 +8,15 @@ import logging
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from twin_app.audit_cli import parse_time
 from twin_app.core.errors import InputError
 from twin_app.telemetry.recording import RecordingReader
 from twin_app.telemetry.runtime import RECORDINGS
+
+if TYPE_CHECKING:
+    from twin_app.core.devices import DeviceIndex
 
 EXIT_BAD_INPUT = 2
 START_OFFSET_MAX_S = 1e8  # a time below this is seconds from the recording's start, above it a unix time
@@ -91,9 +95,6 @@ def instant(text: str | None, reader: RecordingReader) -> float | None:
 def state_json(args: argparse.Namespace, reader: RecordingReader, t: float) -> dict:
     """The state at `t`, without a window."""
     from twin_app.bim.district_cache import ensure_district
-    from twin_app.bim.loader import load_model
-    from twin_app.core.devices import DeviceIndex
-    from twin_app.core.registry import read_registry
     from twin_app.telemetry.replay import ReplaySession
 
     ifc, district = model_of(reader, args.ifc)
@@ -102,7 +103,7 @@ def state_json(args: argparse.Namespace, reader: RecordingReader, t: float) -> d
         ifc, registry = generated.ifc_path, args.registry or generated.registry_path
     else:
         registry = args.registry or ifc.with_name("devices.parquet")
-    index = DeviceIndex(read_registry(registry), load_model(ifc).model)
+    index = load_index(ifc, registry)
     mode = "training" if args.training else "re_evaluate" if args.re_evaluate else "as_recorded"
     session = ReplaySession(reader, index, mode)
     session.seek(t)
@@ -138,15 +139,21 @@ def main(argv: list[str]) -> int:
     return run_replay_console(args, source, ifc, district, t)
 
 
-def load_district_index(district) -> object:
-    """The device index of a generated district variant (for the incident recordings)."""
-    from twin_app.bim.district_cache import ensure_district
+def load_index(ifc: Path, registry: Path) -> DeviceIndex:
+    """A model (through the loader and its cache) and its device registry, joined."""
     from twin_app.bim.loader import load_model
     from twin_app.core.devices import DeviceIndex
     from twin_app.core.registry import read_registry
 
+    return DeviceIndex(read_registry(registry), load_model(ifc).model)
+
+
+def load_district_index(district) -> DeviceIndex:
+    """The device index of a generated district variant (for the incident recordings)."""
+    from twin_app.bim.district_cache import ensure_district
+
     generated = ensure_district(district.towers, district.seed, district.storeys)
-    return DeviceIndex(read_registry(generated.registry_path), load_model(generated.ifc_path).model)
+    return load_index(generated.ifc_path, generated.registry_path)
 
 
 def record_incidents_main(argv: list[str]) -> int:

@@ -28,10 +28,10 @@ from twin_app.core.alarms import Alarm, AlarmState, AlarmSystem, Priority, prior
 from twin_app.core.audit import AuditLog, clean
 from twin_app.core.database import Changes, EngineDatabase
 from twin_app.core.devices import DeviceIndex
-from twin_app.core.dispatch import Dispatcher, Order, Responsibility, order_from_json
+from twin_app.core.dispatch import OPEN_ORDER, Dispatcher, Order, Responsibility, order_from_json
 from twin_app.core.errors import InputError
 from twin_app.core.inbox import Action, Drained
-from twin_app.core.incidents import OPEN_ORDER, STANDING, Incident, IncidentBook, Place, kpi_record, kpis
+from twin_app.core.incidents import STANDING, Incident, IncidentBook, Place, kpi_record, kpis
 from twin_app.core.names import is_safe_name, safe_name, short_text
 from twin_app.core.roles import DESCRIPTION, allowed
 from twin_app.core.state import DeviceState, StateStore

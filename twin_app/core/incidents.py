@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 
 from twin_app.core.alarms import Alarm, AlarmState, Priority
+from twin_app.core.dispatch import OPEN_ORDER
 from twin_app.core.errors import InputError
 from twin_app.core.texts import alarm_text, cause_label
 
@@ -22,7 +23,6 @@ JOIN_WINDOW_S = 600.0  # a resolved incident takes back an alarm of its cause an
 AUTO_CLOSE_S = 3600.0  # a resolved incident that never had an order is closed by the system after an hour
 TIMELINE_KEPT = 400  # entries of one incident's timeline (the first ones stay; later alarms are counted)
 STATES = ("new", "acknowledged", "dispatched", "on_scene", "resolved", "closed")
-OPEN_ORDER = ("dispatched", "en_route", "on_scene", "escalated")
 STANDING = (AlarmState.UNACK_ACTIVE, AlarmState.ACK_ACTIVE, AlarmState.UNACK_RTN)
 COMMON_DEADLINE_S = 15 * 60.0  # the seed's yardstick: common problems closed in 15 minutes on average
 FLOOD_WINDOW_S = 600.0

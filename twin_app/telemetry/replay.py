@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from twin_app.core.alarms import AlarmState
 from twin_app.core.devices import DeviceIndex
+from twin_app.core.dispatch import OPEN_ORDER
 from twin_app.core.engine import Engine, LoopbackPort, NullPort, StepResult
 from twin_app.core.errors import InputError
 from twin_app.core.inbox import Action, Drained
@@ -36,8 +38,7 @@ MODES = {"as_recorded": "As it happened", "re_evaluate": "Re-evaluated with toda
 STEP_S = 1.0  # the longest stretch of recording one engine step takes in (rules need their on-delays)
 WARMUP_S = 600.0  # a re-evaluating seek runs the rules over this much recording before the instant
 RETAINED = ("alarm", "dispatch", "incident")
-STANDING = {"unack_active", "ack_active", "unack_rtn", "shelved", "suppressed", "out_of_service"}
-OPEN_ORDERS = {"dispatched", "en_route", "on_scene", "escalated"}  # a unit still works on it
+SHOWN = {s.value for s in AlarmState if s is not AlarmState.NORMAL}  # the alarms a console lists
 
 
 @dataclass(frozen=True)
@@ -182,20 +183,19 @@ class ReplaySession:
             self.engine = Engine(self.index, port=self.port, rules=True, console=self.mode,
                                  training=self.mode == "training")
 
-    def _drained(self, after: float, until: float, telemetry: bool = True) -> Drained:
+    def _drained(self, after: float, until: float) -> Drained:
         """What the recording holds in (after, until], as the inbox would have drained it."""
         parts: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]] = []
-        if telemetry:
-            for channel, _, message in self.reader.between({"/telemetry", "/refresh", "/keyframe"}, after, until):
-                if channel == "/keyframe":
-                    values, ts, _ = message  # type: ignore[misc]
-                    self.engine.store.load(values, ts)  # the exact state then; the changes after it follow
-                    parts.clear()
-                elif channel == "/refresh":
-                    rows, stamps = message  # type: ignore[misc]
-                    parts.append((rows, None, stamps))
-                else:
-                    parts.append(message)  # type: ignore[arg-type]
+        for channel, _, message in self.reader.between({"/telemetry", "/refresh", "/keyframe"}, after, until):
+            if channel == "/keyframe":
+                values, ts, _ = message  # type: ignore[misc]
+                self.engine.store.load(values, ts)  # the exact state then; the changes after it follow
+                parts.clear()
+            elif channel == "/refresh":
+                rows, stamps = message  # type: ignore[misc]
+                parts.append((rows, None, stamps))
+            else:
+                parts.append(message)  # type: ignore[arg-type]
         drained = Drained.empty()
         if parts:
             # each device's newest reading in the slice: its last change's value (or the value it holds), the
@@ -333,7 +333,7 @@ class ReplaySession:
         counts = np.bincount(result.device_state, minlength=len(DeviceState))
         alarms = []
         for name, payload in sorted(self.retained.topics["alarm"].items()):
-            if payload.get("state") not in STANDING:
+            if payload.get("state") not in SHOWN:
                 continue
             entry = {"id": name, "state": payload.get("state"), "priority": payload.get("priority")}
             if payload.get("device_id") is not None:
@@ -347,7 +347,7 @@ class ReplaySession:
         orders = [{"id": name, "status": p.get("status"), "party": p.get("party"), "unit": p.get("unit"),
                    "units": p.get("units") if isinstance(p.get("units"), list) else [p.get("unit")],
                    "incident_id": p.get("incident_id"), "deadline_ts": p.get("deadline_ts")}
-                  for name, p in sorted(self.retained.topics["dispatch"].items()) if p.get("status") in OPEN_ORDERS]
+                  for name, p in sorted(self.retained.topics["dispatch"].items()) if p.get("status") in OPEN_ORDER]
         return {"time": round(self.position, 3), "offset_s": round(self.position - self.start, 3),
                 "mode": self.mode, "device_states": {DeviceState(i).name.lower(): int(counts[i])
                                                      for i in range(len(DeviceState))},
