@@ -33,6 +33,7 @@ from twin_app.core.errors import InputError
 from twin_app.core.model import Category, DistrictModel
 from twin_app.core.report import incident_report_html
 from twin_app.core.state import DeviceState
+from twin_app.core.view_state import ViewState, filter_states, focus_for
 from twin_app.render.scene import DistrictScene, IncidentMarker
 from twin_app.ui.command_panel import PRIORITY_ORDER, DispatchDock, IncidentDock
 from twin_app.ui.gc_guard import collect_on_gui_thread
@@ -89,7 +90,7 @@ class MainWindow(QMainWindow):
         self._live_args: dict | None = None  # what the live telemetry last started with
         self._telemetry_drawn = False
         self._last_panel_refresh = 0.0
-        self.selected = -1
+        self.view = ViewState()  # what is shown: the scene, tree, docks and overlay follow it
         self._render_pending = False
         self._press_pos: tuple[int, int] | None = None
         self._loader: ModelLoader | None = None
@@ -148,7 +149,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.property_panel)
         self.legend = LegendDock(self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.legend)  # under the model tree
-        self.legend.filters_changed.connect(self._refilter)
+        self.legend.filters_changed.connect(self._legend_filters)
         self.incident_dock = IncidentDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.incident_dock)
         self.dispatch_dock = DispatchDock(self)
@@ -172,6 +173,74 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._build_inspect_toolbar()
+        self._watch_view()
+
+    @property
+    def selected(self) -> int:
+        """The selected element (-1: none); set through `select_element`."""
+        return self.view.selected
+
+    # -- the view state drives every view -----------------------------------------------------------
+    def _watch_view(self) -> None:
+        events = self.view.events
+        events.selected.connect(lambda _i: self._show_selection())
+        events.focus_storey.connect(self._on_focus_storey)
+        events.isolated.connect(self._on_isolated)
+        events.xray.connect(self._on_xray)
+        events.section_height.connect(self._on_section)
+        events.measuring.connect(self._on_measuring)
+        events.hidden_categories.connect(self._on_hidden_categories)
+        events.kind.connect(lambda _k: self._refilter())
+        events.shown_states.connect(lambda _s: self._refilter())
+
+    def _on_focus_storey(self, storey: int) -> None:
+        if self.scene is None:
+            return
+        if storey >= 0:
+            self.scene.show_storey(storey)
+        else:
+            self.scene.show_district()
+        self.request_render()
+
+    def _on_isolated(self, target: int) -> None:
+        self.isolate_action.setChecked(target >= 0)
+        if self.scene is not None:
+            self.scene.isolate(target)
+            self.request_render()
+
+    def _on_xray(self, on: bool) -> None:
+        self.xray_action.setChecked(on)
+        if self.scene is not None:
+            self.scene.set_xray(on)
+            self.request_render()
+
+    def _on_section(self, height: float | None) -> None:
+        self.section_action.setChecked(height is not None)
+        if height is not None and abs(self.section_height.value() - height) > 1e-6:
+            self.section_height.blockSignals(True)
+            self.section_height.setValue(height)
+            self.section_height.blockSignals(False)
+        if self.scene is not None:
+            self.scene.set_section((0.0, 0.0, height) if height is not None else None)
+            self.request_render()
+
+    def _on_measuring(self, on: bool) -> None:
+        self.measure_action.setChecked(on)
+        self._measure_points = []
+        if self.scene is not None and not on:
+            self.scene.clear_measurement()
+            self.request_render()
+        if on:
+            self.statusBar().showMessage(self.tr("Measure: click the first point"), 6000)
+
+    def _on_hidden_categories(self, hidden: frozenset[str]) -> None:
+        for cat, act in self.category_actions.items():
+            act.blockSignals(True)
+            act.setChecked(cat.name not in hidden)
+            act.blockSignals(False)
+            if self.scene is not None:
+                self.scene.set_category_visible(cat, cat.name not in hidden)
+        self.request_render()
 
     # -- layout -----------------------------------------------------------------------------------
     def _build_tree_dock(self) -> None:
@@ -547,20 +616,17 @@ class MainWindow(QMainWindow):
             self.training_dialog.open()
         return target
 
+    def _legend_filters(self) -> None:
+        """The legend is a view that writes the kind and state filters into the view state."""
+        self.view.kind = self.legend.selected_kind()
+        self.view.shown_states = tuple(bool(v) for v in self.legend.shown_states())
+
     def _filtered_states(self, result) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         store = self.live.engine.store
-        device_state = result.device_state
-        kind = self.legend.selected_kind()
-        if kind is not None:
-            code = list(store.kind_names).index(kind)
-            device_state = np.where(store.kind_codes == code, device_state, 0).astype(np.uint8)
-            element_state = store.element_states(device_state)
-            rolled = store.rollup(element_state)
-        else:
-            element_state, rolled = result.element_state, result.rolled_state
-        shown = self.legend.shown_states()
-        dim = None if shown.all() else ~shown[element_state]
-        return device_state, element_state, rolled, dim
+        names = list(store.kind_names)
+        code = names.index(self.view.kind) if self.view.kind in names else None
+        return filter_states(store.element_states, store.rollup, store.kind_codes, result.device_state, code,
+                             self.view.shown_mask(), result.element_state, result.rolled_state)
 
     def _on_step(self, result) -> None:
         if self.scene is None or self.live is None:
@@ -772,7 +838,16 @@ class MainWindow(QMainWindow):
         self.load_result = result
         self.model = model
         self.plotter.clear_actors()
+        self.scene = None  # the old view state must not drive the new scene while it is reset
+        with self.view.events.blocked():
+            self.view.selected = self.view.focus_storey = self.view.isolated = -1
+            self.view.xray = self.view.measuring = False
+            self.view.section_height = None
+        self._sync_inspect_actions()
         self.scene = DistrictScene(self.plotter, model)
+        for cat in self.view.hidden_categories:
+            self.scene.set_category_visible(Category[cat], False)
+        self._style_scene()
         self.scene.camera_overview()
         self.tree_model = ElementTreeModel(model, self)
         self.tree.setModel(self.tree_model)
@@ -798,25 +873,52 @@ class MainWindow(QMainWindow):
                 f"{first['reason'][:80]}); twin-app inspect --json lists them all", 15000)
         self.request_render()
 
+    def _sync_inspect_actions(self) -> None:
+        """The toolbar's check marks from the view state (after a reset made with the signals blocked)."""
+        for act, on in ((self.isolate_action, self.view.isolated >= 0), (self.xray_action, self.view.xray),
+                        (self.section_action, self.view.section_height is not None),
+                        (self.measure_action, self.view.measuring)):
+            act.blockSignals(True)
+            act.setChecked(on)
+            act.blockSignals(False)
+
+    def _style_scene(self) -> None:
+        """The scene's palette and size factor follow the view state's theme and scale (where it offers them)."""
+        if self.scene is None:
+            return
+        try:
+            from twin_app.core.palette import palette
+        except ImportError:  # pragma: no cover - the palette arrives with the themes
+            return
+        if hasattr(self.scene, "set_palette"):
+            self.scene.set_palette(palette(self.view.theme))
+        if hasattr(self.scene, "set_scale"):
+            self.scene.set_scale(self.view.scale)
+        self.request_render()
+
     # -- selection --------------------------------------------------------------------------------
     def select_element(self, index: int, fly: bool = False) -> None:
-        """Select an element from anywhere: scene highlight, view focus, tree and status follow."""
+        """Select an element from anywhere: the view state changes, and scene, tree and docks follow it."""
         if self.model is None or self.scene is None:
             return
         model = self.model
-        self.selected = index
-        if index >= 0:
-            storey = int(model.storey[index])
-            is_structure = model.category[index] == Category.STRUCTURE
-            if model.ifc_class[index] == "IfcBuildingStorey":
-                self.scene.show_storey(index)
-            elif storey >= 0 and not is_structure and storey != self.scene.focus_storey:
-                self.scene.show_storey(storey)
-            elif model.ifc_class[index] in ("IfcBuilding", "IfcSite", "IfcProject"):
-                self.scene.show_district()
-        self.scene.select(index)
+        self.view.focus_storey = focus_for(index, model.ifc_class, model.storey,
+                                           model.category == Category.STRUCTURE, self.view.focus_storey)
+        if index == self.view.selected:
+            self._show_selection()  # the same element again: its live values start again
+        else:
+            self.view.selected = index
         if fly and index >= 0:
             self.scene.camera_to(index)
+            self.request_render()
+
+    def _show_selection(self) -> None:
+        """Every view of the selection follows the view state: scene highlight, tree, status, properties."""
+        if self.model is None or self.scene is None:
+            return
+        model = self.model
+        index = self.view.selected
+        self.scene.select(index)
         self._sync_tree(index)
         self._show_selection_status(index)
         self.property_panel.show_element(model, index, self.properties, self.devices)
@@ -917,7 +1019,7 @@ class MainWindow(QMainWindow):
         if self.scene is None:
             return
         self.select_element(-1)
-        self.scene.show_district()
+        self.view.focus_storey = -1
         self.scene.camera_overview()
         self.request_render()
 
@@ -939,7 +1041,7 @@ class MainWindow(QMainWindow):
         """Plan view from above on the selected element's storey."""
         storey = self._focus_of("IfcBuildingStorey")
         if self.scene is not None and storey >= 0:
-            self.scene.show_storey(storey)
+            self.view.focus_storey = storey
             self.scene.camera_plan(storey)
             self.request_render()
 
@@ -952,17 +1054,14 @@ class MainWindow(QMainWindow):
             storey = self._focus_of("IfcBuildingStorey")
             target = storey if storey >= 0 else self.selected
         if on and target < 0:
-            self.statusBar().showMessage("Select a tower, a storey or an element to isolate", 4000)
+            self.statusBar().showMessage(self.tr("Select a tower, a storey or an element to isolate"), 4000)
             self.isolate_action.setChecked(False)
             return
-        self.scene.isolate(target)
-        self.request_render()
+        self.view.isolated = target
 
     def set_xray(self, on: bool) -> None:
         """Everything translucent but the selection."""
-        if self.scene is not None:
-            self.scene.set_xray(on)
-            self.request_render()
+        self.view.xray = bool(on)
 
     def set_section(self, on: bool) -> None:
         """Horizontal section plane at the height in the toolbar (the part below stays)."""
@@ -976,17 +1075,11 @@ class MainWindow(QMainWindow):
                 self.section_height.setValue(round(float(bounds[2] + 1.5 if storey >= 0 else
                                                          (bounds[2] + bounds[5]) / 2), 1))
                 self.section_height.blockSignals(False)
-        self.scene.set_section((0.0, 0.0, self.section_height.value()) if on else None)
-        self.request_render()
+        self.view.section_height = float(self.section_height.value()) if on else None
 
     def set_measuring(self, on: bool) -> None:
         """Measure mode: clicks place points instead of selecting."""
-        self._measure_points = []
-        if self.scene is not None and not on:
-            self.scene.clear_measurement()
-            self.request_render()
-        if on:
-            self.statusBar().showMessage("Measure: click the first point", 6000)
+        self.view.measuring = bool(on)
 
     def measure_at(self, x: int, y: int) -> float | None:
         """Place a measurement point at display (x, y); returns the distance after the second point."""
@@ -1011,9 +1104,7 @@ class MainWindow(QMainWindow):
         return distance
 
     def _toggle_category(self, cat: Category, on: bool) -> None:
-        if self.scene is not None:
-            self.scene.set_category_visible(cat, on)
-            self.request_render()
+        self.view.set_category_shown(cat.name, on)
 
     # -- 3D picking -------------------------------------------------------------------------------
     def _on_press(self, obj: object, _event: str) -> None:
@@ -1027,7 +1118,7 @@ class MainWindow(QMainWindow):
         self._press_pos = None
         if abs(x - px) > CLICK_TOLERANCE_PX or abs(y - py) > CLICK_TOLERANCE_PX:
             return  # a drag rotates the camera; only a click picks
-        if self.measure_action.isChecked():
+        if self.view.measuring:
             self.measure_at(x, y)
         else:
             self.pick_at(x, y)
