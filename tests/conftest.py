@@ -38,6 +38,14 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.environ["TWIN_APP_CACHE_DIR"] = previous
 
 
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has its own console settings (language, theme, layouts): none leaks into the next test."""
+    path = tmp_path / "twin-app-settings.ini"
+    monkeypatch.setenv("TWIN_APP_SETTINGS", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def small_district(tmp_path_factory: pytest.TempPathFactory):
     """The small variant: 2 towers of 6 storeys (plus B1, B2)."""

@@ -308,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--select", metavar="NAME_OR_GLOBALID",
                         help="select an element (name such as T05-20F-A03, or GlobalId) once the model is drawn")
     parser.add_argument("--size", default="1920x1080", help="window size WIDTHxHEIGHT (default 1920x1080)")
+    from twin_app.replay_cli import add_presentation_options
+
+    add_presentation_options(parser)
     parser.add_argument("--towers", type=int, default=19, help="towers of the generated district (default 19)")
     parser.add_argument("--storeys", type=int, default=None, help="storeys above ground of every generated tower")
     parser.add_argument("--seed", type=int, default=20261124, help="seed of the generated district")

@@ -22,6 +22,23 @@ EXIT_BAD_INPUT = 2
 START_OFFSET_MAX_S = 1e8  # a time below this is seconds from the recording's start, above it a unix time
 
 
+def add_presentation_options(parser: argparse.ArgumentParser) -> None:
+    """Wall mode, screen, language and theme of a console window (the console and the replay)."""
+    parser.add_argument("--wall", action="store_true",
+                        help="wall mode: full screen on the wall's monitor, panels sized for reading from 5 m (F11 "
+                             "switches)")
+    parser.add_argument("--screen", metavar="NAME", default=None,
+                        help="the monitor wall mode fills, by the name the system gives it (default: "
+                             "console.wall_screen of the configuration files, else the one last used, else the "
+                             "primary); an absent screen falls back to the primary with a message")
+    parser.add_argument("--lang", choices=("zh_CN", "en"), default=None,
+                        help="language of the console (default: console.language of the configuration files, else "
+                             "the one last chosen, else the system's)")
+    parser.add_argument("--theme", choices=("dark", "light"), default=None,
+                        help="dark (control room, the default) or light (office PC)")
+
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="twin-app replay",
@@ -41,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=None, help="start playing at this speed (0.5 to 60)")
     p.add_argument("--screenshot", type=Path, help="save the window as PNG once the instant is drawn, then exit")
     p.add_argument("--size", default="1920x1080", help="window size (default 1920x1080)")
+    add_presentation_options(p)
     return p
 
 

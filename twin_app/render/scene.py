@@ -8,6 +8,7 @@ picking goes through a static cell locator.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,10 @@ import pyvista as pv
 import vtk
 
 from twin_app.core.model import Category, CategoryMesh, DistrictModel, closed_outward
+from twin_app.core.palette import Palette
+from twin_app.core.palette import palette as get_palette
 from twin_app.core.state import DeviceState
+from twin_app.render.fonts import apply_font
 
 # Lookup-table slots shared by every category mesh. Shading is baked into the table: the
 # scalar of a cell is slot * N_SHADES + shade level of its face, and actors draw unlit,
@@ -24,26 +28,17 @@ SLOT_BASE = 0
 SLOT_BASE_ALT = 1
 N_SLOTS = 8
 KEEP_SLOT = 255  # in `set_element_slots`: the element keeps its base colour
-# state slots 2..7, shared by every category: colour-blind-safe hues (Okabe-Ito) that also differ in lightness
+# state slots 2..7, shared by every category -> row of `Palette.states`
+STATE_SLOT_ROW: dict[int, int] = {2: 0, 3: 1, 4: 2, 5: 3, 6: 4, 7: 5}  # normal, warning, alarm, offline, stale, dimmed
+LIGHT = get_palette("light")
+# the light palette's state colours as floats (the legend of the console uses them)
 STATE_SLOT_RGB: dict[int, tuple[float, float, float]] = {
-    2: (0.00, 0.62, 0.45),  # normal: bluish green
-    3: (0.90, 0.62, 0.00),  # warning: orange
-    4: (0.84, 0.15, 0.00),  # alarm: vermilion
-    5: (0.35, 0.35, 0.38),  # offline: dark grey
-    6: (0.80, 0.47, 0.65),  # stale: reddish purple
-    7: (0.94, 0.94, 0.94),  # dimmed (filtered out)
-}
+    slot: Palette.float_rgb(LIGHT.states[row]) for slot, row in STATE_SLOT_ROW.items()}
 N_SHADES = 8
 SUN_DIRECTION = np.array([0.45, -0.65, 0.62])
 ROOM_OPACITY_OPEN = 0.35  # rooms of a storey cut open: the equipment inside shows through
+DEVICE_CATEGORIES = (Category.EQUIPMENT, Category.SENSORS)
 
-CATEGORY_STYLE: dict[Category, dict] = {
-    Category.STRUCTURE: {"base": (0.86, 0.85, 0.81), "alt": (0.55, 0.57, 0.60), "opacity": 1.0},
-    Category.SPACES: {"base": (0.62, 0.78, 0.90), "alt": (0.80, 0.80, 0.72), "opacity": 1.0},
-    Category.EQUIPMENT: {"base": (0.95, 0.60, 0.20), "alt": (0.70, 0.45, 0.80), "opacity": 1.0},
-    Category.SENSORS: {"base": (0.10, 0.75, 0.55), "alt": (0.95, 0.30, 0.30), "opacity": 1.0},
-    Category.OTHER: {"base": (0.75, 0.72, 0.65), "alt": (0.60, 0.60, 0.60), "opacity": 1.0},
-}
 # device state -> slot: hosts (rooms, equipment, sensors) and the facade of a storey (its rolled-up state)
 HOST_SLOT = np.array([KEEP_SLOT, 2, 6, 5, 3, 4], dtype=np.uint8)
 FACADE_SLOT = np.array([KEEP_SLOT, KEEP_SLOT, 6, 5, 3, 4], dtype=np.uint8)
@@ -51,21 +46,37 @@ FACADE_SLOT = np.array([KEEP_SLOT, KEEP_SLOT, 6, 5, 3, 4], dtype=np.uint8)
 MARKER_STATES = (DeviceState.STALE, DeviceState.OFFLINE, DeviceState.WARNING, DeviceState.ALARM)
 MARKER_SHAPE = {DeviceState.STALE: "sphere", DeviceState.OFFLINE: "cross", DeviceState.WARNING: "cone",
                 DeviceState.ALARM: "cube"}
-HIGHLIGHT_RGB = (1.0, 0.85, 0.0)
-BACKGROUND_TOP = (0.16, 0.20, 0.27)
-BACKGROUND_BOTTOM = (0.05, 0.06, 0.09)
-GROUND_RGB = (0.22, 0.27, 0.24)
+HIGHLIGHT_RGB = Palette.float_rgb(LIGHT.highlight)
+BACKGROUND_TOP = Palette.float_rgb(LIGHT.background_top)
+BACKGROUND_BOTTOM = Palette.float_rgb(LIGHT.background_bottom)
+GROUND_RGB = Palette.float_rgb(LIGHT.ground)
 LABEL_LIFT_M = 4.0  # building labels stand this high above their roofs
+LABEL_FONT_PX = 14  # building labels
+MEASURE_FONT_PX = 18
+HIGHLIGHT_LINE_PX = 5.0
+SENSOR_POINT_PX = 9.0
+
+# Framing: margins as fractions of the viewport (left, right, bottom, top)
+OVERVIEW_MARGINS = (0.04, 0.04, 0.04, 0.07)  # labels stand above their anchors: more room at the top
+ELEMENT_MARGINS = (0.22, 0.22, 0.22, 0.22)  # an element flown to fills about the middle half of the view
+ELEMENT_MIN_HALF_M = (1.0, 1.0, 0.6)  # a tiny device is framed with at least this much around it
+VIEW_DIRECTION = (0.55, -0.75, 0.75)  # from the scene towards the camera: south-east, above
+
+# Level of detail of facades: floor slabs (their edges are storey lines) are drawn only when storeys are at
+# least this many pixels apart on screen; further away their thin edges alias into moire.
+STOREY_LINE_MIN_PX = 10.0
+STOREY_LINE_HYSTERESIS_PX = 2.0
+LOD_CLASSES = ("IfcSlab", "IfcCovering")
 
 
 # Incident markers (wall display): screen-sized 2D shapes drawn in an overlay renderer above the whole scene.
 # Shape and colour both carry the priority; a white halo and a dark outline keep them readable on any background.
 INCIDENT_PRIORITIES = ("critical", "high", "medium", "low")
 INCIDENT_STYLE: dict[str, dict] = {
-    "critical": {"shape": "double-diamond", "rgb": "#b2182b", "half": (40.0, 44.0)},
-    "high": {"shape": "diamond", "rgb": "#d55e00", "half": (33.0, 37.0)},
-    "medium": {"shape": "triangle", "rgb": "#e69f00", "half": (40.0, 34.0)},
-    "low": {"shape": "circle", "rgb": "#0072b2", "half": (32.0, 32.0)},
+    "critical": {"shape": "double-diamond", "rgb": Palette.hex(LIGHT.priority("critical")), "half": (40.0, 44.0)},
+    "high": {"shape": "diamond", "rgb": Palette.hex(LIGHT.priority("high")), "half": (33.0, 37.0)},
+    "medium": {"shape": "triangle", "rgb": Palette.hex(LIGHT.priority("medium")), "half": (40.0, 34.0)},
+    "low": {"shape": "circle", "rgb": Palette.hex(LIGHT.priority("low")), "half": (32.0, 32.0)},
 }
 INCIDENT_OUTLINE_PX = 4.0  # dark outline around every marker
 INCIDENT_HALO_PX = 2.0  # white halo outside the outline
@@ -74,8 +85,8 @@ INCIDENT_FONT_PX = 22
 INCIDENT_LABEL_PAD = (10, 7)  # label box padding, x and y, in pixels
 INCIDENT_GAP_PX = 10.0  # between a marker and its label, and between stacked markers
 INCIDENT_EDGE_PX = 6.0  # markers clamped to the viewport keep this distance from its edge
-INCIDENT_DARK = (17, 17, 17)
-INCIDENT_LABEL_BOX = (16, 20, 28)
+INCIDENT_DARK = tuple(int(c) for c in LIGHT.outline)
+INCIDENT_LABEL_BOX = tuple(int(c) for c in LIGHT.incident_label_box)
 INCIDENT_OVERLAY_LAYER_MIN = 4  # render window layer of the overlay renderer (pyvista uses up to 3)
 
 
@@ -121,9 +132,16 @@ class _IncidentActors:
     direction: tuple[float, float] | None = None  # towards an off-screen element
 
 
-def _hex_rgb(colour: str) -> tuple[int, int, int]:
-    colour = colour.lstrip("#")
-    return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
+def _label_text_property(actor: vtk.vtkActor2D) -> vtk.vtkTextProperty:
+    """The text property of a pyvista point-label actor (its label hierarchy's)."""
+    hierarchy = actor.GetMapper().GetInputConnection(0, 0).GetProducer()
+    return hierarchy.GetTextProperty()
+
+
+def _box_corners(box: np.ndarray) -> np.ndarray:
+    """The 8 corners of [xmin, ymin, zmin, xmax, ymax, zmax]."""
+    return np.array([[box[0 + 3 * i], box[1 + 3 * j], box[2 + 3 * k]] for i in (0, 1) for j in (0, 1) for k in (0, 1)],
+                    dtype=float)
 
 
 def _offset_polygon(points: np.ndarray, distance: float) -> np.ndarray:
@@ -167,8 +185,13 @@ def _polygons(rings: list[tuple[np.ndarray, tuple[int, int, int]]]) -> vtk.vtkPo
 
 
 
+def _rgb(colour: np.ndarray) -> tuple[int, int, int]:
+    r, g, b = (int(c) for c in colour[:3])
+    return r, g, b
+
+
 def _free_shift(box: tuple[float, float, float, float], placed: list[tuple[float, float, float, float]],
-                height: float) -> float:
+                height: float, edge: float = INCIDENT_EDGE_PX, gap: float = INCIDENT_GAP_PX) -> float:
     """The vertical shift that stacks `box` clear of every `placed` box: upwards, else downwards, else none."""
     x0, y0, x1, y1 = box
     for sign in (1.0, -1.0):
@@ -176,57 +199,66 @@ def _free_shift(box: tuple[float, float, float, float], placed: list[tuple[float
         for _ in range(len(placed) + 1):
             hit = next((b for b in placed if x0 < b[2] and b[0] < x1 and y0 + dy < b[3] and b[1] < y1 + dy), None)
             if hit is None:
-                if y0 + dy >= INCIDENT_EDGE_PX and y1 + dy <= height - INCIDENT_EDGE_PX:
+                if y0 + dy >= edge and y1 + dy <= height - edge:
                     return dy
                 break
-            dy = hit[3] + INCIDENT_GAP_PX / 2 - y0 if sign > 0 else hit[1] - INCIDENT_GAP_PX / 2 - y1
+            dy = hit[3] + gap / 2 - y0 if sign > 0 else hit[1] - gap / 2 - y1
     return 0.0
 
-def _leader(anchor: np.ndarray, end: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
+def _leader(anchor: np.ndarray, end: np.ndarray, scale: float = 1.0,
+            colours: Palette = LIGHT) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
     """A dark line with a white halo from an element's top to its marker, and a pin at the element."""
     rings = []
+    halo, dark = _rgb(colours.halo), _rgb(colours.outline)
     along = end - anchor
     length = float(np.linalg.norm(along))
     if length > 1e-6:
         along /= length
         across = np.array([-along[1], along[0]])
-        for width, rgb in ((3.0, (255, 255, 255)), (1.5, INCIDENT_DARK)):
+        for width, rgb in ((3.0 * scale, halo), (1.5 * scale, dark)):
             rings.append((np.array([anchor - across * width, end - across * width, end + across * width,
                                     anchor + across * width]), rgb))
-    for half, rgb in ((6.0, (255, 255, 255)), (4.0, INCIDENT_DARK)):
+    for half, rgb in ((6.0 * scale, halo), (4.0 * scale, dark)):
         rings.append((anchor + np.array([[-half, -half], [half, -half], [half, half], [-half, half]]), rgb))
     return rings
 
 
-def _arrow(centre: np.ndarray, direction: np.ndarray, radius: float,
-           rgb: tuple[int, int, int]) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
+def _arrow(centre: np.ndarray, direction: np.ndarray, radius: float, rgb: tuple[int, int, int], scale: float = 1.0,
+           colours: Palette = LIGHT) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
     """An arrow beside a marker clamped to the viewport's edge, pointing towards its off-screen element."""
     across = np.array([-direction[1], direction[0]])
-    base = centre + direction * (radius + 4.0)
-    tip = centre + direction * (radius + 20.0)
-    fill = np.array([base - across * 12.0, tip, base + across * 12.0])
-    return [(_offset_polygon(fill, 4.0), (255, 255, 255)), (_offset_polygon(fill, 2.5), INCIDENT_DARK), (fill, rgb)]
+    base = centre + direction * (radius + 4.0 * scale)
+    tip = centre + direction * (radius + 20.0 * scale)
+    fill = np.array([base - across * 12.0 * scale, tip, base + across * 12.0 * scale])
+    return [(_offset_polygon(fill, 4.0 * scale), _rgb(colours.halo)),
+            (_offset_polygon(fill, 2.5 * scale), _rgb(colours.outline)), (fill, rgb)]
 
-def incident_marker_polydata(priority: str) -> tuple[vtk.vtkPolyData, tuple[float, float]]:
+def incident_marker_polydata(priority: str, scale: float = 1.0,
+                             colours: Palette = LIGHT) -> tuple[vtk.vtkPolyData, tuple[float, float]]:
     """The marker of a priority in pixels around (0, 0), and its outer half width and height.
 
     Parameters
     ----------
     priority
         One of `INCIDENT_PRIORITIES`.
+    scale
+        Screen scale (high-DPI screens, video walls): every size is multiplied by it.
+    colours
+        The palette (fill, outline and halo colours).
 
     Returns
     -------
     polydata, (half_width, half_height)
     """
     style = INCIDENT_STYLE.get(priority, INCIDENT_STYLE["medium"])
-    fill = _marker_outline(style["shape"], style["half"])
-    rgb = _hex_rgb(style["rgb"])
-    dark = _offset_polygon(fill, INCIDENT_OUTLINE_PX)
-    halo = _offset_polygon(fill, INCIDENT_OUTLINE_PX + INCIDENT_HALO_PX)
-    rings = [(halo, (255, 255, 255)), (dark, INCIDENT_DARK), (fill, rgb)]
+    fill = _marker_outline(style["shape"], (style["half"][0] * scale, style["half"][1] * scale))
+    rgb = _rgb(colours.priority(priority))
+    white = _rgb(colours.halo)
+    dark = _offset_polygon(fill, INCIDENT_OUTLINE_PX * scale)
+    halo = _offset_polygon(fill, (INCIDENT_OUTLINE_PX + INCIDENT_HALO_PX) * scale)
+    rings = [(halo, white), (dark, _rgb(colours.outline)), (fill, rgb)]
     if style["shape"] == "double-diamond":  # a white ring inside: a diamond within a diamond
-        rings += [(_offset_polygon(fill, -10.0), (255, 255, 255)), (_offset_polygon(fill, -15.0), rgb)]
+        rings += [(_offset_polygon(fill, -10.0 * scale), white), (_offset_polygon(fill, -15.0 * scale), rgb)]
     extent = np.abs(halo).max(axis=0)
     return _polygons(rings), (float(extent[0]), float(extent[1]))
 
@@ -264,21 +296,23 @@ def shade_factor(level: np.ndarray | int) -> np.ndarray | float:
     return 0.45 + 0.55 * (np.asarray(level) + 0.5) / N_SHADES
 
 
-def _lookup_table(category: Category) -> vtk.vtkLookupTable:
-    style = CATEGORY_STYLE[category]
-    lut = vtk.vtkLookupTable()
+def _lookup_table(category: Category, colours_of: Palette = LIGHT,
+                  lut: vtk.vtkLookupTable | None = None) -> vtk.vtkLookupTable:
+    """The lookup table of a category (slots x shades), filled from a palette; `lut` is refilled when given."""
+    lut = lut if lut is not None else vtk.vtkLookupTable()
     n = N_SLOTS * N_SHADES
     lut.SetNumberOfTableValues(n)
     lut.SetTableRange(0, n - 1)
-    colours = np.tile(np.array(style["base"]), (N_SLOTS, 1))
-    colours[SLOT_BASE_ALT] = style["alt"]
-    for slot, rgb in STATE_SLOT_RGB.items():
-        colours[slot] = rgb
+    colours = np.tile(colours_of.category_base[int(category)] / 255.0, (N_SLOTS, 1))
+    colours[SLOT_BASE_ALT] = colours_of.category_alt[int(category)] / 255.0
+    for slot, row in STATE_SLOT_ROW.items():
+        colours[slot] = colours_of.states[row] / 255.0
     for slot in range(N_SLOTS):
         for level in range(N_SHADES):
             rgb = np.clip(colours[slot] * shade_factor(level), 0.0, 1.0)
             lut.SetTableValue(slot * N_SHADES + level, *rgb, 1.0)
     lut.Build()
+    lut.Modified()
     return lut
 
 
@@ -291,11 +325,26 @@ class DistrictScene:
         A `pyvista.Plotter` or a pyvistaqt interactor.
     model
         The model to draw.
+    colours
+        The palette (default: the light one); `set_palette` changes it later.
+    scale
+        Screen scale of markers, labels and lines (high-DPI screens, video walls); `set_scale` changes it.
     """
 
-    def __init__(self, plotter: pv.Plotter, model: DistrictModel) -> None:
+    def __init__(self, plotter: pv.Plotter, model: DistrictModel, colours: Palette | None = None,
+                 scale: float = 1.0) -> None:
         self.plotter = plotter
         self.model = model
+        self.palette = colours if colours is not None else LIGHT
+        self.scale = float(scale)
+        self._measure_points: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._lod_far = False
+        self._lod_cells: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._storey_height_m = 3.0
+        self._building_boxes = np.zeros((0, 6))
+        self._lod_observer: int | None = None
+        self._district_view = True
+        self._label_names: list[str] = []
         self.layers: dict[Category, _Layer] = {}
         self.selected = -1
         self.focus_storey = -1
@@ -337,14 +386,37 @@ class DistrictScene:
         alt |= model.ifc_class == "IfcFan"
         alt |= np.isin(model.ifc_class, ("IfcAlarm", "IfcFireSuppressionTerminal"))
         self._alt_element = alt
-        plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
+        # rooms never hide the equipment inside them: translucent whenever the model has devices
+        self._devices_in_rooms = any(model.meshes.get(c) is not None and model.meshes[c].n_cells
+                                     for c in DEVICE_CATEGORIES)
+        plotter.set_background(Palette.float_rgb(self.palette.background_bottom),
+                               top=Palette.float_rgb(self.palette.background_top))
         self._add_ground()
         self._add_building_labels()
         for cat, mesh in model.meshes.items():
             if mesh.n_cells:
                 self._add_layer(cat, mesh)
         self._add_sensor_glyphs()
+        self._prepare_lod()
         self.show_district()
+        self._lod_observer = plotter.renderer.AddObserver("StartEvent", lambda *_: self._update_lod())
+        previous = getattr(plotter, "_district_scene", None)
+        if previous is not None and previous() is not None and previous() is not self:
+            previous().detach()  # a model opened again in the same view: the old scene stops listening
+        plotter._district_scene = weakref.ref(self)
+
+    def detach(self) -> None:
+        """Stop following the renderer's frames (the scene's actors are left to the plotter to clear)."""
+        renderer = self.plotter.renderer
+        for tag in (self._lod_observer, self._render_observer):
+            if tag is not None:
+                renderer.RemoveObserver(tag)
+        self._lod_observer = self._render_observer = None
+        if self._overlay is not None:
+            self.plotter.render_window.RemoveRenderer(self._overlay)
+            self._overlay = None
+            self._incidents = []
+            self._incident_key = ()
 
     # -- building ---------------------------------------------------------------------------------
     def _add_ground(self) -> None:
@@ -357,7 +429,8 @@ class DistrictScene:
             center=((bbox[0] + bbox[3]) / 2, (bbox[1] + bbox[4]) / 2, min(0.0, bbox[5]) - 0.02),
             i_size=bbox[3] - bbox[0] + 2 * margin, j_size=bbox[4] - bbox[1] + 2 * margin,
         )
-        self._ground = self.plotter.add_mesh(plane, color=GROUND_RGB, pickable=False, name="ground",
+        self._ground = self.plotter.add_mesh(plane, color=Palette.float_rgb(self.palette.ground), pickable=False,
+                                             name="ground",
                                              reset_camera=False, render=False, lighting=True)
 
     def _add_building_labels(self) -> None:
@@ -369,12 +442,15 @@ class DistrictScene:
             if bounds is not None:
                 points.append([(bounds[0] + bounds[3]) / 2, (bounds[1] + bounds[4]) / 2, bounds[5] + LABEL_LIFT_M])
                 names.append(str(self.model.name[b]) or str(self.model.long_name[b]))
+        self._label_names = names
         if points:
-            self.plotter.add_point_labels(
-                np.array(points), names, font_size=14, point_size=1, shape_opacity=0.55, shape_color="#1b2433",
-                text_color="white", always_visible=True, show_points=False, pickable=False, name="building-labels",
-                reset_camera=False, render=False,
+            actor = self.plotter.add_point_labels(
+                np.array(points), names, font_size=round(LABEL_FONT_PX * self.scale), point_size=1, shape_opacity=0.55,
+                shape_color=Palette.hex(self.palette.label_box), text_color=Palette.hex(self.palette.label_text),
+                always_visible=True, show_points=False, pickable=False, name="building-labels", reset_camera=False,
+                render=False,
             )
+            apply_font(_label_text_property(actor))
 
     def _add_layer(self, cat: Category, mesh: CategoryMesh) -> None:
         slots = np.where(self._alt_element[mesh.cell_element], SLOT_BASE_ALT, SLOT_BASE).astype(np.uint8)
@@ -387,12 +463,12 @@ class DistrictScene:
         n = N_SLOTS * N_SHADES
         actor = self.plotter.add_mesh(
             polydata, scalars="colour", clim=(0, n - 1), show_scalar_bar=False, name=f"layer-{cat.name}",
-            reset_camera=False, render=False, pickable=True, lighting=False, opacity=CATEGORY_STYLE[cat]["opacity"],
+            reset_camera=False, render=False, pickable=True, lighting=False,
         )
         mapper = actor.GetMapper()
         # draw (and pick) exactly this dataset: the cell locator is only used for the mapper's own input
         mapper.SetInputData(polydata)
-        self._luts[cat] = _lookup_table(cat)
+        self._luts[cat] = _lookup_table(cat, self.palette)
         mapper.SetLookupTable(self._luts[cat])
         mapper.SetScalarModeToUseCellFieldData()
         mapper.SelectColorArray("colour")
@@ -429,7 +505,8 @@ class DistrictScene:
         self._sensor_centres = centres
         self._glyph_points = pv.PolyData(centres.copy())
         self._glyphs = self.plotter.add_mesh(
-            self._glyph_points, color=CATEGORY_STYLE[Category.SENSORS]["base"], point_size=9,
+            self._glyph_points, color=Palette.float_rgb(self.palette.category_base[int(Category.SENSORS)]),
+            point_size=SENSOR_POINT_PX * self.scale,
             render_points_as_spheres=True, pickable=False, name="sensor-glyphs", reset_camera=False, render=False,
             lighting=False,
         )
@@ -552,7 +629,7 @@ class DistrictScene:
                 self._marker_polys[state] = pv.PolyData()
                 self._marker_polys[state].shallow_copy(glyphs)
                 actor = self.plotter.add_mesh(
-                    self._marker_polys[state], color=STATE_SLOT_RGB[int(HOST_SLOT[state])], pickable=False,
+                    self._marker_polys[state], color=self._state_rgb(state), pickable=False,
                     lighting=False, name=f"marker-{state.name.lower()}", reset_camera=False, render=False,
                     show_edges=False)
                 actor.GetMapper().SetInputData(self._marker_polys[state])
@@ -681,8 +758,9 @@ class DistrictScene:
     def _make_incident(self, marker: IncidentMarker, overlay: vtk.vtkRenderer) -> _IncidentActors:
         rank = self._incident_rank(marker.priority)
         priority = INCIDENT_PRIORITIES[rank]
-        rgb = _hex_rgb(INCIDENT_STYLE[priority]["rgb"])
-        poly, half = incident_marker_polydata(priority)
+        rgb = _rgb(self.palette.priority(priority))
+        scale = self.scale
+        poly, half = incident_marker_polydata(priority, scale, self.palette)
         shape = vtk.vtkActor2D()
         mapper = vtk.vtkPolyDataMapper2D()
         mapper.SetInputData(poly)
@@ -692,23 +770,25 @@ class DistrictScene:
         text = vtk.vtkTextActor()
         text.SetInput(marker.label)
         prop = text.GetTextProperty()
-        prop.SetFontSize(INCIDENT_FONT_PX)
+        font_px = round(INCIDENT_FONT_PX * scale)
+        prop.SetFontSize(font_px)
         prop.BoldOn()
-        prop.SetColor(1.0, 1.0, 1.0)
+        prop.SetColor(*Palette.float_rgb(self.palette.label_text))
+        apply_font(prop)
         prop.SetJustificationToLeft()
         prop.SetVerticalJustificationToCentered()
         extent = [0, 0, 0, 0]
         dpi = self.plotter.render_window.GetDPI()
         if not marker.label or not vtk.vtkTextRenderer().GetBoundingBox(prop, marker.label, extent, dpi):
-            extent = [0, 0, 0, INCIDENT_FONT_PX]
-        pad_x, pad_y = INCIDENT_LABEL_PAD
-        size = (extent[1] - extent[0] + 2.0 * pad_x, max(extent[3] - extent[2], INCIDENT_FONT_PX) + 2.0 * pad_y)
-        border = 3.0
+            extent = [0, 0, 0, font_px]
+        pad_x, pad_y = INCIDENT_LABEL_PAD[0] * scale, INCIDENT_LABEL_PAD[1] * scale
+        size = (extent[1] - extent[0] + 2.0 * pad_x, max(extent[3] - extent[2], font_px) + 2.0 * pad_y)
+        border = 3.0 * scale
         outer = np.array([[0.0, -size[1] / 2], [size[0], -size[1] / 2], [size[0], size[1] / 2], [0.0, size[1] / 2]])
         inner = outer + np.array([[border, border], [-border, border], [-border, -border], [border, -border]])
         box = vtk.vtkActor2D()
         box_mapper = vtk.vtkPolyDataMapper2D()
-        box_mapper.SetInputData(_polygons([(outer, rgb), (inner, INCIDENT_LABEL_BOX)]))
+        box_mapper.SetInputData(_polygons([(outer, rgb), (inner, _rgb(self.palette.incident_label_box))]))
         box_mapper.SetColorModeToDirectScalars()
         box_mapper.SetScalarModeToUseCellData()
         box.SetMapper(box_mapper)
@@ -743,22 +823,24 @@ class DistrictScene:
         on_screen = front & (np.abs(ndc) <= 1.0).all(axis=1)
         placed: list[tuple[float, float, float, float]] = []
         rings: list[tuple[np.ndarray, tuple[int, int, int]]] = []
+        scale = self.scale
+        stem, edge, gap = INCIDENT_STEM_PX * scale, INCIDENT_EDGE_PX * scale, INCIDENT_GAP_PX * scale
         for k in sorted(range(len(self._incidents)), key=lambda i: self._incidents[i].rank):
             incident = self._incidents[k]
             hw, hh = incident.half
             if on_screen[k]:
                 incident.anchor = (float(display[k, 0]), float(display[k, 1]))
                 incident.direction = None
-                cx, cy = incident.anchor[0], incident.anchor[1] + INCIDENT_STEM_PX + hh
-                margin = (hw + INCIDENT_EDGE_PX, hh + INCIDENT_EDGE_PX)
+                cx, cy = incident.anchor[0], incident.anchor[1] + stem + hh
+                margin = (hw + edge, hh + edge)
             else:
                 direction = (display[k] - screen / 2.0) if front[k] else clip[k, :2]
                 length = float(np.linalg.norm(direction))
                 direction = direction / length if length > 1e-9 else np.array([0.0, -1.0])
                 incident.anchor = None
                 incident.direction = (float(direction[0]), float(direction[1]))
-                reach = 24.0  # room for the arrow between the marker and the edge
-                margin = (hw + INCIDENT_EDGE_PX + reach, hh + INCIDENT_EDGE_PX + reach)
+                reach = 24.0 * scale  # room for the arrow between the marker and the edge
+                margin = (hw + edge + reach, hh + edge + reach)
                 room = np.maximum(screen / 2.0 - np.array(margin), 0.0)
                 with np.errstate(divide="ignore"):
                     t = np.min(np.where(np.abs(direction) > 1e-9, room / np.abs(direction), np.inf))
@@ -766,33 +848,164 @@ class DistrictScene:
             cx = float(np.clip(cx, margin[0], max(margin[0], width - margin[0])))
             cy = float(np.clip(cy, margin[1], max(margin[1], height - margin[1])))
             lw, lh = incident.label_size
-            right = cx + hw + INCIDENT_GAP_PX + lw <= width - INCIDENT_EDGE_PX
-            label_x = cx + hw + INCIDENT_GAP_PX if right else cx - hw - INCIDENT_GAP_PX - lw
+            right = cx + hw + gap + lw <= width - edge
+            label_x = cx + hw + gap if right else cx - hw - gap - lw
             x0, x1 = min(cx - hw, label_x), max(cx + hw, label_x + lw)
             half_h = max(hh, lh / 2.0)
-            shift = _free_shift((x0, cy - half_h, x1, cy + half_h), placed, height)
+            shift = _free_shift((x0, cy - half_h, x1, cy + half_h), placed, height, edge, gap)
             cy += shift
             placed.append((x0, cy - half_h, x1, cy + half_h))
             incident.centre = (cx, cy)
             incident.shape.SetPosition(cx, cy)
             incident.box.SetPosition(label_x, cy)
-            incident.text.SetPosition(label_x + INCIDENT_LABEL_PAD[0], cy)
-            rgb = _hex_rgb(INCIDENT_STYLE[INCIDENT_PRIORITIES[incident.rank]]["rgb"])
+            incident.text.SetPosition(label_x + INCIDENT_LABEL_PAD[0] * scale, cy)
+            rgb = _rgb(self.palette.priority(INCIDENT_PRIORITIES[incident.rank]))
             if incident.anchor is not None:
-                rings += _leader(np.array(incident.anchor), np.array([cx, cy]))
+                rings += _leader(np.array(incident.anchor), np.array([cx, cy]), scale, self.palette)
             else:
-                rings += _arrow(np.array([cx, cy]), np.array(incident.direction), max(hw, hh) + 2.0, rgb)
+                rings += _arrow(np.array([cx, cy]), np.array(incident.direction), max(hw, hh) + 2.0 * scale, rgb,
+                                scale, self.palette)
         hints = _polygons(rings)
         self._hints.ShallowCopy(hints)
         self._hints.Modified()
+
+    # -- level of detail of facades ---------------------------------------------------------------
+    def _prepare_lod(self) -> None:
+        """Find the floor slabs below each building's roof (storey lines on the facade) and the storey height."""
+        layer = self.layers.get(Category.STRUCTURE)
+        model = self.model
+        buildings = model.of_class("IfcBuilding")
+        boxes = [(int(b), self._element_box(int(b))) for b in buildings]
+        boxes = [(b, box) for b, box in boxes if box is not None]
+        if layer is None or not boxes:
+            return
+        self._building_boxes = np.array([box for _, box in boxes])
+        building_top = np.full(model.n_elements, np.inf)
+        for b, box in boxes:
+            building_top[b] = box[5]
+        own = model.element_boxes()
+        top_of = np.where(model.building >= 0, building_top[np.maximum(model.building, 0)], np.inf)
+        with np.errstate(invalid="ignore"):
+            lod = (np.isin(model.ifc_class, LOD_CLASSES) & (model.category == Category.STRUCTURE)
+                   & (own[:, 5] < top_of - 0.5))
+        gaps = []
+        for b, _ in boxes:
+            levels = np.unique(np.round(own[lod & (model.building == b), 2], 1))
+            gaps.append(np.diff(levels))
+        gaps = np.concatenate(gaps) if gaps else np.zeros(0)
+        gaps = gaps[gaps > 1.0]
+        if not len(gaps):
+            return
+        self._storey_height_m = float(np.median(gaps))
+        self._lod_cells = np.flatnonzero(lod[layer.mesh.cell_element])
+
+    def storey_spacing_px(self) -> float:
+        """How far apart storey lines are on screen (pixels) on the building nearest the camera."""
+        renderer = self.plotter.renderer
+        camera = renderer.GetActiveCamera()
+        height = renderer.GetSize()[1]
+        if camera.GetParallelProjection():
+            return self._storey_height_m * height / (2.0 * max(camera.GetParallelScale(), 1e-6))
+        if not len(self._building_boxes):
+            return float("inf")
+        position = np.array(camera.GetPosition())
+        nearest = np.clip(position, self._building_boxes[:, :3], self._building_boxes[:, 3:])
+        distance = max(float(np.linalg.norm(nearest - position, axis=1).min()), 1e-3)
+        return self._storey_height_m * height / (2.0 * distance * np.tan(np.radians(camera.GetViewAngle()) / 2.0))
+
+    @property
+    def facade_detail(self) -> bool:
+        """True when floor slabs (storey lines) are drawn in the district view, False when far away."""
+        return not self._lod_far
+
+    def _district_structure_cells(self) -> np.ndarray:
+        layer = self.layers[Category.STRUCTURE]
+        cells = np.arange(layer.mesh.n_cells)
+        if self._lod_far and len(self._lod_cells):
+            keep = np.ones(layer.mesh.n_cells, dtype=bool)
+            keep[self._lod_cells] = False
+            cells = cells[keep]
+        return cells
+
+    def _update_lod(self) -> None:
+        """Before each frame: drop or restore the floor slabs when storeys come closer or move apart on screen."""
+        if not len(self._lod_cells) or not self._district_view or Category.STRUCTURE not in self.layers:
+            return
+        spacing = self.storey_spacing_px()
+        if self._lod_far:
+            far = spacing < STOREY_LINE_MIN_PX + STOREY_LINE_HYSTERESIS_PX
+        else:
+            far = spacing < STOREY_LINE_MIN_PX - STOREY_LINE_HYSTERESIS_PX
+        if far != self._lod_far:
+            self._lod_far = far
+            self._show_cells(Category.STRUCTURE, self._district_structure_cells())
+
+    # -- palette and scale ------------------------------------------------------------------------
+    def _state_rgb(self, state: DeviceState) -> tuple[float, float, float]:
+        return Palette.float_rgb(self.palette.states[STATE_SLOT_ROW[int(HOST_SLOT[state])]])
+
+    def set_palette(self, colours: Palette) -> None:
+        """Recolour everything (lookup tables, background, ground, labels, markers) without reloading.
+
+        Parameters
+        ----------
+        colours
+            E.g. `twin_app.core.palette.palette("dark")`.
+        """
+        self.palette = colours
+        self.plotter.set_background(Palette.float_rgb(colours.background_bottom),
+                                    top=Palette.float_rgb(colours.background_top))
+        for cat, lut in self._luts.items():
+            _lookup_table(cat, colours, lut)
+        for layer in self.layers.values():
+            layer.actor.GetMapper().Modified()
+        if self._ground is not None:
+            self._ground.GetProperty().SetColor(*Palette.float_rgb(colours.ground))
+        if self._glyphs is not None:
+            self._glyphs.GetProperty().SetColor(*Palette.float_rgb(colours.category_base[int(Category.SENSORS)]))
+        for state, actor in self._markers.items():
+            actor.GetProperty().SetColor(*self._state_rgb(state))
+        self._add_building_labels()
+        self.select(self.selected)  # the highlight and the x-ray focus in the new colours
+        self._redo_overlays()
+
+    def set_scale(self, factor: float) -> None:
+        """Scale on-screen sizes: incident markers, label fonts, line widths and point sizes.
+
+        Parameters
+        ----------
+        factor
+            1 on an ordinary screen; the UI derives it from the screen (device pixel ratio, video wall).
+        """
+        if not factor > 0:
+            raise ValueError(f"scale factor must be positive, not {factor}")
+        self.scale = float(factor)
+        self._add_building_labels()
+        if self._glyphs is not None:
+            self._glyphs.GetProperty().SetPointSize(SENSOR_POINT_PX * self.scale)
+        if self._highlight_edges is not None:
+            self._highlight_edges.GetProperty().SetLineWidth(HIGHLIGHT_LINE_PX * self.scale)
+        self._redo_overlays()
+
+    def _redo_overlays(self) -> None:
+        """Build the measurement and the incident markers again (new colours or sizes)."""
+        if self._measure_points is not None:
+            self.show_measurement(*self._measure_points)
+        markers = list(self._incident_key)
+        self._incident_key = ()
+        if markers:
+            self.show_incidents(markers)
 
     # -- views ------------------------------------------------------------------------------------
     def show_district(self) -> None:
         """District massing: structure and other elements; rooms and equipment stay inside."""
         self.focus_storey = -1
+        self._district_view = True
         self._room_opacity(False)
         for cat, layer in self.layers.items():
-            if cat in (Category.STRUCTURE, Category.OTHER):
+            if cat == Category.STRUCTURE:
+                self._show_cells(cat, self._district_structure_cells())
+            elif cat == Category.OTHER:
                 self._show_cells(cat, np.arange(layer.mesh.n_cells))
             else:
                 self._show_cells(cat, np.zeros(0, dtype=np.int64))
@@ -808,6 +1021,7 @@ class DistrictScene:
         """Cut a storey open: hide its building's structure from this storey up, show its rooms and equipment."""
         model = self.model
         self.focus_storey = storey
+        self._district_view = False
         self._room_opacity(True)
         building = int(model.building[storey])
         bounds = model.element_bounds(storey)
@@ -832,6 +1046,8 @@ class DistrictScene:
         if index < 0:
             self.show_district()
             return
+        self._district_view = False
+        self._room_opacity(self.focus_storey >= 0)
         mask = self.model.descendants_mask(index)
         for cat, layer in self.layers.items():
             self._show_cells(cat, np.flatnonzero(mask[layer.mesh.cell_element]))
@@ -916,20 +1132,25 @@ class DistrictScene:
     def show_measurement(self, a: np.ndarray, b: np.ndarray | None = None) -> float | None:
         """Mark a measured point, or the line between two points with its length; returns the distance."""
         self.clear_measurement()
+        self._measure_points = (a, b)
+        colour = Palette.hex(self.palette.measure)
         marks = pv.PolyData(np.array([a] if b is None else [a, b], dtype=float))
         self._measure_actors.append(self.plotter.add_mesh(
-            marks, color="#ff3d7f", point_size=12, render_points_as_spheres=True, pickable=False,
+            marks, color=colour, point_size=12 * self.scale, render_points_as_spheres=True, pickable=False,
             name="measure-points", reset_camera=False, render=False))
         if b is None:
             return None
         distance = float(np.linalg.norm(b - a))
         self._measure_actors.append(self.plotter.add_mesh(
-            pv.Line(a, b), color="#ff3d7f", line_width=4, pickable=False, name="measure-line",
+            pv.Line(a, b), color=colour, line_width=4 * self.scale, pickable=False, name="measure-line",
             reset_camera=False, render=False))
-        self._measure_actors.append(self.plotter.add_point_labels(
-            np.array([(a + b) / 2.0]), [f"{distance:.2f} m"], font_size=18, text_color="white",
-            shape_color="#ff3d7f", shape_opacity=0.85, always_visible=True, show_points=False, pickable=False,
-            name="measure-label", reset_camera=False, render=False))
+        label = self.plotter.add_point_labels(
+            np.array([(a + b) / 2.0]), [f"{distance:.2f} m"], font_size=round(MEASURE_FONT_PX * self.scale),
+            text_color=Palette.hex(self.palette.label_text), shape_color=colour, shape_opacity=0.85,
+            always_visible=True, show_points=False, pickable=False, name="measure-label", reset_camera=False,
+            render=False)
+        apply_font(_label_text_property(label))
+        self._measure_actors.append(label)
         return distance
 
     def clear_measurement(self) -> None:
@@ -937,6 +1158,7 @@ class DistrictScene:
         for actor in self._measure_actors:
             self.plotter.remove_actor(actor, render=False)
         self._measure_actors = []
+        self._measure_points = None
 
     def set_category_visible(self, cat: Category, shown: bool) -> None:
         """Show or hide a whole category."""
@@ -962,9 +1184,10 @@ class DistrictScene:
         return -1
 
     def _room_opacity(self, opened: bool) -> None:
+        """Rooms translucent in a storey cut open, and always in a model with equipment or sensors."""
         layer = self.layers.get(Category.SPACES)
         if layer is not None and not self.xray:
-            layer.actor.GetProperty().SetOpacity(ROOM_OPACITY_OPEN if opened else 1.0)
+            layer.actor.GetProperty().SetOpacity(ROOM_OPACITY_OPEN if opened or self._devices_in_rooms else 1.0)
 
     def select(self, index: int) -> None:
         """Highlight one element (and its parts); -1 clears the highlight."""
@@ -995,14 +1218,16 @@ class DistrictScene:
         pts = centre + (pts - centre) * ((half + grow) / half)
         part = pv.PolyData.from_regular_faces(pts, inverse.reshape(-1, 3))
         # a faint fill and a bold outline: the element's own (state) colour stays readable through it
+        highlight = Palette.float_rgb(self.palette.highlight)
         self._highlight = self.plotter.add_mesh(
-            part, color=HIGHLIGHT_RGB, opacity=0.3, pickable=False, name="highlight", reset_camera=False, render=False,
+            part, color=highlight, opacity=0.3, pickable=False, name="highlight", reset_camera=False, render=False,
             lighting=False,
         )
         edges = part.extract_feature_edges(boundary_edges=True, feature_edges=True, manifold_edges=False,
                                            non_manifold_edges=False, feature_angle=30)
         self._highlight_edges = self.plotter.add_mesh(
-            edges, color=HIGHLIGHT_RGB, line_width=5, pickable=False, name="highlight-edges", reset_camera=False,
+            edges, color=highlight, line_width=HIGHLIGHT_LINE_PX * self.scale, pickable=False, name="highlight-edges",
+            reset_camera=False,
             render=False, lighting=False,
         )
         self._apply_section(self._highlight)
@@ -1013,7 +1238,8 @@ class DistrictScene:
         """The whole district from the south-east, a little above, every building and its label in view.
 
         The camera keeps its 3/4 direction and is moved so that the corners of every building's box and
-        the building labels fit the viewport at the renderer's aspect ratio, with a small margin.
+        the building labels fit the viewport at the renderer's aspect ratio, with a margin (wider by half
+        the widest label, so that no label is clipped at the left or right edge).
         """
         buildings = [b for b in (self._element_box(int(i)) for i in self.model.of_class("IfcBuilding"))
                      if b is not None]
@@ -1021,16 +1247,34 @@ class DistrictScene:
         boxes = np.array(buildings) if buildings else (None if bbox is None else bbox[None, :])
         if boxes is None:
             return
-        corners = np.array([[box[0 + 3 * i], box[1 + 3 * j], box[2 + 3 * k]]
-                            for box in boxes for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+        corners = np.vstack([_box_corners(box) for box in boxes])
         labels = np.column_stack([(boxes[:, 0] + boxes[:, 3]) / 2, (boxes[:, 1] + boxes[:, 4]) / 2,
                                   boxes[:, 5] + LABEL_LIFT_M])
-        # margins (fractions of the viewport): the labels stand above their anchors, hence more room at the top
-        self._fit_points(np.vstack([corners, labels]), direction=(0.55, -0.75, 0.75),
-                         margins=(0.03, 0.03, 0.03, 0.06))
+        side = self._label_half_width()
+        left, right, bottom, top = OVERVIEW_MARGINS
+        self._fit_points(np.vstack([corners, labels]), direction=VIEW_DIRECTION,
+                         margins=(left + side, right + side, bottom, top))
+
+    def _label_half_width(self) -> float:
+        """Half the widest building label, as a fraction of the viewport's width."""
+        width = self.plotter.renderer.GetSize()[0]
+        if width <= 0 or not self._label_names:
+            return 0.0
+        prop = vtk.vtkTextProperty()
+        prop.SetFontSize(round(LABEL_FONT_PX * self.scale))
+        apply_font(prop)
+        renderer = vtk.vtkTextRenderer()
+        dpi = self.plotter.render_window.GetDPI()
+        widest = 0
+        for name in set(self._label_names):
+            extent = [0, 0, 0, 0]
+            if name and renderer.GetBoundingBox(prop, name, extent, dpi):
+                widest = max(widest, extent[1] - extent[0])
+        return min((widest / 2.0 + 8.0 * self.scale) / width, 0.3)
 
     def _fit_points(self, points: np.ndarray, direction: tuple[float, float, float],
-                    margins: tuple[float, float, float, float]) -> None:
+                    margins: tuple[float, float, float, float],
+                    up_hint: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> None:
         """Look along -`direction` from as close as possible with every point inside the viewport.
 
         Parameters
@@ -1038,7 +1282,9 @@ class DistrictScene:
         points
             (n, 3) world points to keep in view.
         direction
-            From the scene towards the camera; the view up is +z.
+            From the scene towards the camera.
+        up_hint
+            The world direction shown upwards (+z; north for a plan).
         margins
             Left, right, bottom and top margins as fractions of the viewport's width or height.
         """
@@ -1047,7 +1293,9 @@ class DistrictScene:
         back = np.asarray(direction, dtype=float)
         back /= np.linalg.norm(back)
         forward = -back
-        right = np.cross(forward, (0.0, 0.0, 1.0))
+        right = np.cross(forward, up_hint)
+        if np.linalg.norm(right) < 1e-9:
+            right = np.cross(forward, (0.0, 1.0, 0.0))
         right /= np.linalg.norm(right)
         up = np.cross(right, forward)
         centre = (points.min(axis=0) + points.max(axis=0)) / 2.0
@@ -1081,49 +1329,86 @@ class DistrictScene:
         renderer.ResetCameraClippingRange()
 
     def camera_to(self, index: int) -> None:
-        """Fly the camera to an element (its whole subtree for a building or storey)."""
+        """Fly the camera to an element: it fills about the middle half of the view (a building or storey whole).
+
+        A room or device is framed by its own box (at least `ELEMENT_MIN_HALF_M` around its centre), from
+        the south-east and above; a spatial element (building, storey) by its whole subtree's box.
+        """
         bounds = self.model.element_bounds(index)
         if bounds is None:
             return
         if self.model.category[index] != Category.NONE:
-            # a room or a device is shown in its surroundings: at least 40 m across
             centre = (bounds[:3] + bounds[3:]) / 2.0
-            half = np.maximum((bounds[3:] - bounds[:3]) / 2.0, [20.0, 20.0, 3.0])
-            bounds = np.concatenate([centre - half, centre + half])
-        self._look_at(bounds, elevation_factor=1.0 if self.model.category[index] != Category.NONE else 0.9,
-                      distance_factor=2.6)
+            half = np.maximum((bounds[3:] - bounds[:3]) / 2.0, ELEMENT_MIN_HALF_M)
+            self._fit_points(_box_corners(np.concatenate([centre - half, centre + half])), VIEW_DIRECTION,
+                             ELEMENT_MARGINS)
+            return
+        points = _box_corners(bounds)
+        if self.model.ifc_class[index] == "IfcBuilding":
+            points = np.vstack([points, self._label_anchor(bounds)])
+        self._fit_points(points, VIEW_DIRECTION, OVERVIEW_MARGINS)
+
+    @staticmethod
+    def _label_anchor(bounds: np.ndarray) -> np.ndarray:
+        return np.array([(bounds[0] + bounds[3]) / 2, (bounds[1] + bounds[4]) / 2, bounds[5] + LABEL_LIFT_M])
 
     def camera_plan(self, index: int) -> None:
-        """Straight down on an element (a storey plan), north up."""
+        """Straight down on an element (a storey plan), north up, the whole element in view."""
         bounds = self.model.element_bounds(index)
         if bounds is None:
             return
-        centre = (bounds[:3] + bounds[3:]) / 2.0
-        camera = self.plotter.camera
-        camera.focal_point = tuple(centre)
-        camera.position = (centre[0], centre[1], centre[2] + 10.0)
-        camera.up = (0.0, 1.0, 0.0)
-        renderer = self.plotter.renderer
-        renderer.ResetCamera(*np.column_stack([bounds[:3], bounds[3:]]).ravel())
-        camera.zoom(1.3)
-        renderer.ResetCameraClippingRange()
+        self._fit_points(_box_corners(bounds), direction=(0.0, 0.0, 1.0), margins=(0.04, 0.04, 0.04, 0.04),
+                         up_hint=(0.0, 1.0, 0.0))
 
     def camera_side(self, index: int) -> None:
-        """An element (a tower) from the south, slightly above, filling the view."""
+        """An element (a tower) from the south, slightly above, the whole of it (and its label) in view."""
         bounds = self.model.element_bounds(index)
-        if bounds is not None:
-            self._look_at(bounds, elevation_factor=0.25, distance_factor=2.0, direction_xy=(0.25, -1.0))
+        if bounds is None:
+            return
+        points = _box_corners(bounds)
+        if self.model.ifc_class[index] == "IfcBuilding":
+            points = np.vstack([points, self._label_anchor(bounds)])
+        self._fit_points(points, direction=(0.25, -1.0, 0.25), margins=(0.05, 0.05, 0.04, 0.07))
 
-    def _look_at(self, bounds: np.ndarray, elevation_factor: float, distance_factor: float,
-                 direction_xy: tuple[float, float] = (0.55, -0.75)) -> None:
-        centre = (bounds[:3] + bounds[3:]) / 2.0
-        direction = np.array([*direction_xy, elevation_factor])
-        direction /= np.linalg.norm(direction)
-        camera = self.plotter.camera
-        camera.focal_point = tuple(centre)
-        camera.position = tuple(centre + direction)
-        camera.up = (0.0, 0.0, 1.0)
+    # -- projection (tests, overlays) -------------------------------------------------------------
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """Display positions of world points: (n, 2) pixels in the renderer's viewport, origin bottom left.
+
+        Points behind the camera come out as NaN.
+        """
         renderer = self.plotter.renderer
-        renderer.ResetCamera(*np.column_stack([bounds[:3], bounds[3:]]).ravel())  # fit, keeping the direction
-        camera.zoom(2.0 / distance_factor)
-        renderer.ResetCameraClippingRange()
+        width, height = renderer.GetSize()
+        matrix = renderer.GetActiveCamera().GetCompositeProjectionTransformMatrix(
+            renderer.GetTiledAspectRatio(), -1, 1)
+        m = np.array([[matrix.GetElement(i, j) for j in range(4)] for i in range(4)])
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        clip = np.column_stack([points, np.ones(len(points))]) @ m.T
+        w = clip[:, 3:4]
+        ndc = np.where(w > 1e-9, clip[:, :2] / np.where(w > 1e-9, w, 1.0), np.nan)
+        return (ndc + 1.0) / 2.0 * np.array([width, height], dtype=float)
+
+    def projected_box(self, index: int) -> np.ndarray | None:
+        """[x0, y0, x1, y1] on screen (renderer pixels) of an element's bounding box (a subtree's for spatial ones).
+
+        None without geometry, or when a corner is behind the camera.
+        """
+        bounds = self.model.element_bounds(index)
+        if bounds is None:
+            return None
+        xy = self.project(_box_corners(bounds))
+        if np.isnan(xy).any():
+            return None
+        return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
+
+    def projected_extent(self, index: int) -> float:
+        """Fraction of the viewport covered by an element's projected bounding box (the larger of width, height).
+
+        The box is clipped to the viewport first; 0 when the element is out of view or has no geometry.
+        """
+        box = self.projected_box(index)
+        width, height = self.plotter.renderer.GetSize()
+        if box is None or width <= 0 or height <= 0:
+            return 0.0
+        x0, x1 = np.clip([box[0], box[2]], 0, width)
+        y0, y1 = np.clip([box[1], box[3]], 0, height)
+        return float(max((x1 - x0) / width, (y1 - y0) / height))

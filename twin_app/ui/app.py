@@ -17,7 +17,7 @@ from twin_app.ui.main_window import MainWindow
 
 EXIT_BAD_INPUT = 2
 SCREENSHOT_TIMEOUT_MS = 10 * 60 * 1000
-NO_TELEMETRY_S = 90  # a screenshot that waits for live data gives up (exit 2) after this long
+NO_TELEMETRY_S = 45  # a screenshot that waits for live data saves what it has (exit 2) after this long
 
 
 def configure_rendering() -> None:
@@ -68,6 +68,42 @@ def set_identity(app: QApplication) -> None:
     app.setDesktopFileName("twin-app")
 
 
+def install_presentation(app: QApplication, args: argparse.Namespace) -> str:
+    """The language before any window exists (every widget is built in it); returns the language applied."""
+    from twin_app.ui import settings
+    from twin_app.ui.i18n import install_language, system_language
+
+    return install_language(app, getattr(args, "lang", None) or settings.value("language") or system_language())
+
+
+def present(window: MainWindow, args: argparse.Namespace, language: str) -> None:
+    """The window's language, theme and wall mode from the command line (after `window.show()`)."""
+    with window.view.events.language.blocked():  # installed already by install_presentation
+        window.view.language = language
+    window._retranslate()
+    if getattr(args, "theme", None):
+        window.view.theme = args.theme
+    if getattr(args, "screen", None):
+        window.wall_screen = args.screen
+    if getattr(args, "wall", False):
+        window.set_wall(True)
+
+
+def close_matches(window: MainWindow, text: str, count: int = 5) -> list[str]:
+    """Element names and GlobalIds close to `text` (for a --select that matches nothing)."""
+    import difflib
+
+    if window.model is None:
+        return []
+    names = {str(n) for n in window.model.name if str(n)} | {str(g) for g in window.model.global_id}
+    close = difflib.get_close_matches(text, sorted(names), n=count, cutoff=0.5)
+    if len(close) < count:  # names that contain it, or that it contains, whatever their length
+        lowered = text.lower()
+        close += sorted(n for n in names if n not in close and (lowered in n.lower() or n.lower() in lowered)
+                        and len(n) > 2)[:count - len(close)]
+    return close
+
+
 def save_screenshot(app: QApplication, window: MainWindow, path: Path, fail) -> None:
     """Save the window (its 3D view included) as PNG and end the application; `fail` says why it could not."""
     pixmap = window.grab_with_scene()
@@ -88,6 +124,7 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     app.setApplicationName("twin-app")
     app.setOrganizationName("Mumianling")
     set_identity(app)
+    language = install_presentation(app, args)
     window = MainWindow(size)
     if args.sound is not None:
         window.sound = args.sound == "on"
@@ -123,7 +160,12 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     if args.select:
         def select() -> None:
             if not window.select_by_text(args.select):
-                print(f"twin-app: warning: --select {args.select!r}: no such element", file=sys.stderr)
+                close = close_matches(window, args.select)
+                hint = f"; close matches: {', '.join(close)}" if close else "; nothing close (twin-app inspect " \
+                    "--json lists the model)"
+                status["code"] = EXIT_BAD_INPUT
+                print(f"twin-app: error: --select {args.select!r}: no such element{hint}", file=sys.stderr)
+                app.exit(EXIT_BAD_INPUT)
 
         window.model_ready.connect(select)
     if args.select_incident:
@@ -140,21 +182,36 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
         def save() -> None:
             save_screenshot(app, window, args.screenshot, fail)
 
+        def save_without_telemetry(message: str, code: int) -> None:
+            """Telemetry that cannot come is never waited for: the model is saved as it is, with the reason."""
+            print(f"twin-app: {'error' if code else 'note'}: {message}; the screenshot shows the model without "
+                  "live telemetry", file=sys.stderr)
+            status["code"] = code
+            QTimer.singleShot(300, save)
+
         if window.telemetry_args is None:
             window.model_ready.connect(lambda: QTimer.singleShot(300, save))
         else:  # the contract: wait for the model and the first telemetry
             window.telemetry_drawn.connect(lambda: QTimer.singleShot(args.screenshot_delay * 1000, save))
-            window.telemetry_failed.connect(fail)
+            window.telemetry_failed.connect(lambda message: save_without_telemetry(message, EXIT_BAD_INPUT))
+
+            def no_registry() -> None:
+                if window.devices is None:  # no registry, or an empty or damaged one (the window says which)
+                    problem = window.registry_problem or "the model has no device registry"
+                    save_without_telemetry(problem, 0)
 
             def no_telemetry() -> None:
-                if not window._telemetry_drawn and window.model is not None:
+                if not window._telemetry_drawn and window.model is not None and window.devices is not None:
                     live = window.live
                     where = f"{live.runtime.url_display}: {live.connection}" if live is not None else "none"
-                    fail(f"no live telemetry within {NO_TELEMETRY_S} s of the model being drawn (broker {where})")
+                    save_without_telemetry(f"no live telemetry within {NO_TELEMETRY_S} s of the model being drawn "
+                                           f"(broker {where})", EXIT_BAD_INPUT)
 
+            window.model_ready.connect(no_registry)
             window.model_ready.connect(lambda: QTimer.singleShot(NO_TELEMETRY_S * 1000, no_telemetry))
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("the model was not drawn within 10 minutes"))
     window.show()
+    present(window, args, language)
     window.start_loading(args.ifc, {"towers": args.towers, "seed": args.seed, "storeys": args.storeys},
                          registry=args.registry)
     code = app.exec()
@@ -177,7 +234,9 @@ def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None,
         return EXIT_BAD_INPUT
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("twin-app")
+    app.setOrganizationName("Mumianling")
     set_identity(app)
+    language = install_presentation(app, args)
     window = MainWindow((width, height))
     status = {"code": 0}
     mode = "training" if args.training else "re_evaluate" if args.re_evaluate else "as_recorded"
@@ -209,6 +268,7 @@ def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None,
     if args.screenshot is not None:
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("the recording was not drawn within 10 minutes"))
     window.show()
+    present(window, args, language)
     window.start_loading(ifc, district, registry=args.registry)
     code = app.exec()
     if window.live is not None and getattr(window.live, "training", False) and window.training_report is None \

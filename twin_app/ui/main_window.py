@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter, QPixmap
+from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -33,11 +34,14 @@ from twin_app.core.errors import InputError
 from twin_app.core.model import Category, DistrictModel
 from twin_app.core.report import incident_report_html
 from twin_app.core.state import DeviceState
-from twin_app.core.view_state import ViewState, filter_states, focus_for
+from twin_app.core.view_state import THEMES, ViewState, filter_states, focus_for
+from twin_app.core.wall import WallFigures, wall_figures
 from twin_app.render.scene import DistrictScene, IncidentMarker
-from twin_app.ui.command_panel import PRIORITY_ORDER, DispatchDock, IncidentDock
+from twin_app.ui import settings
+from twin_app.ui.command_panel import DispatchDock, IncidentDock
 from twin_app.ui.gc_guard import collect_on_gui_thread
 from twin_app.ui.incident_detail import IncidentDetailDock
+from twin_app.ui.kpi_overlay import KpiOverlay
 from twin_app.ui.live import LegendDock, LiveTelemetry
 from twin_app.ui.loading import ModelLoader, start_loader
 from twin_app.ui.property_panel import PropertyPanel
@@ -45,11 +49,24 @@ from twin_app.ui.replay import ReplayTelemetry, TimelineDock, clock_text, traini
 from twin_app.ui.report_export import save_report
 from twin_app.ui.tree_model import ElementTreeModel
 
+LANGUAGES = ("en", "zh_CN")
+LANGUAGE_NAMES = {"en": "English", "zh_CN": "中文（简体）"}
+
 FRAME_INTERVAL_MS = 33  # at most one render per frame
 CLICK_TOLERANCE_PX = 4
 NO_DATA_AFTER_S = 10.0  # no live data for this long: the full-width banner says so
 BLINK_MS = 500  # unacknowledged incidents flash at 1 Hz (ISA-101)
 TREND_DEVICES = 6
+
+
+def category_name(cat: Category) -> str:
+    """A category's name for the operator."""
+    names = {Category.STRUCTURE: QCoreApplication.translate("MainWindow", "Structure"),
+             Category.SPACES: QCoreApplication.translate("MainWindow", "Spaces"),
+             Category.EQUIPMENT: QCoreApplication.translate("MainWindow", "Equipment"),
+             Category.SENSORS: QCoreApplication.translate("MainWindow", "Sensors"),
+             Category.OTHER: QCoreApplication.translate("MainWindow", "Other")}
+    return names.get(cat, cat.name.capitalize())
 
 
 class MainWindow(QMainWindow):
@@ -74,8 +91,8 @@ class MainWindow(QMainWindow):
     def __init__(self, size: tuple[int, int] = (1920, 1080)) -> None:
         super().__init__()
         collect_on_gui_thread()
-        self.setWindowTitle("Mumianling digital twin — command center")
         self.resize(*size)
+        self._size = size
         self.model: DistrictModel | None = None
         self.scene: DistrictScene | None = None
         self.load_result: LoadResult | None = None
@@ -86,11 +103,15 @@ class MainWindow(QMainWindow):
         self.live = None
         self.model_source: dict = {}
         self.last_refusal = ""
+        self.registry_problem = ""  # why the model is shown without devices ("" when it has them or none was given)
         self.telemetry_args: dict | None = None  # {"broker": url or None, "scenario": str, "rate": float}
         self._live_args: dict | None = None  # what the live telemetry last started with
         self._telemetry_drawn = False
         self._last_panel_refresh = 0.0
         self.view = ViewState()  # what is shown: the scene, tree, docks and overlay follow it
+        self.wall_screen: str | None = settings.value("wall/screen")  # the wall's monitor, by name
+        self.wall_screen_used = ""
+        self._kpis: dict | None = None  # the engine's last kpi/summary
         self._render_pending = False
         self._press_pos: tuple[int, int] | None = None
         self._loader: ModelLoader | None = None
@@ -104,13 +125,11 @@ class MainWindow(QMainWindow):
         central_layout.setContentsMargins(0, 0, 0, 0)
         central_layout.setSpacing(0)
         self.no_data_banner = QLabel("")  # lost data never looks like all clear
-        self.no_data_banner.setStyleSheet("background:#5c0a12; color:white; font-size:20pt; font-weight:bold; "
-                                          "padding:10px; border:4px solid #ff4d4d;")
+
         self.no_data_banner.setWordWrap(True)
         self.no_data_banner.hide()
         self.critical_banner = QLabel("")  # a critical incident not yet acknowledged
-        self.critical_banner.setStyleSheet("background:#b2182b; color:white; font-size:16pt; font-weight:bold; "
-                                           "padding:8px;")
+
         self.critical_banner.setWordWrap(True)
         self.critical_banner.hide()
         self.mode_banner = QLabel("")  # replay or training: never mistaken for live
@@ -119,7 +138,11 @@ class MainWindow(QMainWindow):
         central_layout.addWidget(self.mode_banner)
         central_layout.addWidget(self.no_data_banner)
         central_layout.addWidget(self.critical_banner)
+        self.kpi_overlay = KpiOverlay(central)  # the wall's figures, one strip above the district
+        self.kpi_overlay.hide()
+        central_layout.addWidget(self.kpi_overlay)
         self.central = central
+        self._style_banners()
         self.plotter = QtInteractor(central, multi_samples=0, auto_update=False)
         central_layout.addWidget(self.plotter, 1)
         self.setCentralWidget(central)
@@ -174,6 +197,14 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_inspect_toolbar()
         self._watch_view()
+        self._default_layout = (self.saveGeometry(), self.saveState(settings.LAYOUT_VERSION))
+        self._restore_layout("normal")
+        theme = settings.value("theme", "dark")
+        with self.view.events.theme.blocked():
+            self.view.theme = theme if theme in THEMES else "dark"
+        self._on_theme(self.view.theme)
+        self.language_actions.get(self.view.language, self.language_actions["en"]).setChecked(True)
+        self._retranslate()
 
     @property
     def selected(self) -> int:
@@ -192,6 +223,11 @@ class MainWindow(QMainWindow):
         events.hidden_categories.connect(self._on_hidden_categories)
         events.kind.connect(lambda _k: self._refilter())
         events.shown_states.connect(lambda _s: self._refilter())
+        events.board.connect(self._show_board)
+        events.theme.connect(self._on_theme)
+        events.scale.connect(self._on_scale)
+        events.wall.connect(self._on_wall)
+        events.language.connect(self._on_language)
 
     def _on_focus_storey(self, storey: int) -> None:
         if self.scene is None:
@@ -244,13 +280,12 @@ class MainWindow(QMainWindow):
 
     # -- layout -----------------------------------------------------------------------------------
     def _build_tree_dock(self) -> None:
-        dock = QDockWidget("Model", self)
+        dock = QDockWidget(self.tr("Model"), self)
         dock.setObjectName("model-tree-dock")
         body = QWidget(dock)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         self.search_box = QLineEdit(body)
-        self.search_box.setPlaceholderText("Find by name, GlobalId or IFC class — Enter")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.returnPressed.connect(self._search)
         self.tree = QTreeView(body)
@@ -266,7 +301,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.model_label = QLabel("No model")
+        self.model_label = QLabel(self.tr("No model"))
         self.selection_label = QLabel("")
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
@@ -276,7 +311,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.progress_label)
         bar.addWidget(self.progress_bar)
         bar.addWidget(self.selection_label, 1)
-        self.live_label = QLabel("Telemetry: off")
+        self.live_label = QLabel(self.tr("Telemetry: off"))
         self.alarm_label = QLabel("")
         self.unanswered_label = QLabel("")
         self.unanswered_label.setStyleSheet("background:#e69f00; color:black; font-weight:bold; padding:1px 6px;")
@@ -287,87 +322,91 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.model_label)
 
     def _build_actions(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        open_action = QAction("&Open IFC…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self._open_dialog)
-        file_menu.addAction(open_action)
-        replay_action = QAction("Open &recording…", self)
-        replay_action.setToolTip("Replay a recording: as it happened, or re-evaluated with today's rules")
-        replay_action.triggered.connect(lambda: self._recording_dialog("as_recorded"))
-        file_menu.addAction(replay_action)
-        training_action = QAction("&Training on a recording…", self)
-        training_action.setToolTip("Handle a recorded incident as if live; nothing leaves this console")
-        training_action.triggered.connect(lambda: self._recording_dialog("training"))
-        file_menu.addAction(training_action)
-        self.live_action = QAction("Back to &live", self)
+        """Menus and actions; their texts are set (and set again on a language change) by `_retranslate`."""
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("")
+        self.open_action = self._action(self._open_dialog, QKeySequence.StandardKey.Open)
+        self.replay_action = self._action(lambda: self._recording_dialog("as_recorded"))
+        self.training_action = self._action(lambda: self._recording_dialog("training"))
+        self.live_action = self._action(self.back_to_live)
         self.live_action.setEnabled(False)
-        self.live_action.triggered.connect(self.back_to_live)
-        file_menu.addAction(self.live_action)
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-        self.open_action = open_action
-        view = self.menuBar().addMenu("&View")
-        overview = QAction("District &overview", self)
-        overview.setShortcut(QKeySequence("Home"))
-        overview.triggered.connect(self.show_overview)
-        view.addAction(overview)
-        clear = QAction("&Clear selection", self)
-        clear.setShortcut(QKeySequence("Esc"))
-        clear.triggered.connect(lambda: self.select_element(-1, fly=False))
-        view.addAction(clear)
-        self.clear_action = clear
+        self.quit_action = self._action(self.close, QKeySequence.StandardKey.Quit)
+        for act in (self.open_action, self.replay_action, self.training_action, self.live_action):
+            self.file_menu.addAction(act)
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(self.quit_action)
+        self.view_menu = view = bar.addMenu("")
+        self.overview_action = self._action(self.show_overview, "Home")
+        self.clear_action = self._action(lambda: self.select_element(-1, fly=False), "Esc")
+        view.addAction(self.overview_action)
+        view.addAction(self.clear_action)
         view.addSeparator()
         self.category_actions: dict[Category, QAction] = {}
         for cat in (Category.STRUCTURE, Category.SPACES, Category.EQUIPMENT, Category.SENSORS, Category.OTHER):
-            act = QAction(cat.name.capitalize(), self, checkable=True, checked=True)
+            act = QAction(self, checkable=True, checked=True)
             act.toggled.connect(lambda on, c=cat: self._toggle_category(c, on))
             view.addAction(act)
             self.category_actions[cat] = act
         view.addSeparator()
-        view.addAction(self.tree_dock.toggleViewAction())
-        view.addAction(self.property_panel.toggleViewAction())
-        view.addAction(self.legend.toggleViewAction())
-        view.addAction(self.incident_dock.toggleViewAction())
-        view.addAction(self.incident_detail.toggleViewAction())
-        view.addAction(self.dispatch_dock.toggleViewAction())
-        alarms = self.menuBar().addMenu("&Incidents")
-        self.ack_action = self._action("Acknowledge selected", "A", lambda: self.incident_dock.acknowledge_selected())
-        self.dispatch_action = self._action("Dispatch proposed units", "D",
-                                            lambda: self.incident_dock.dispatch_selected())
-        alarms.addAction(self.ack_action)
-        alarms.addAction(self.dispatch_action)
-        self.overview_action = overview
+        self.wall_action = self._action(self.set_wall, "F11", checkable=True)
+        view.addAction(self.wall_action)
+        self.kpi_action = self._action(self._show_kpi_overlay, "K", checkable=True)
+        view.addAction(self.kpi_action)
+        self.theme_menu = view.addMenu("")
+        self.theme_actions: dict[str, QAction] = {}
+        themes = QActionGroup(self)
+        for name in THEMES:
+            act = QAction(self, checkable=True)
+            act.triggered.connect(lambda _on=False, n=name: setattr(self.view, "theme", n))
+            themes.addAction(act)
+            self.theme_menu.addAction(act)
+            self.theme_actions[name] = act
+        self.language_menu = view.addMenu("")
+        self.language_actions: dict[str, QAction] = {}
+        languages = QActionGroup(self)
+        for lang in LANGUAGES:
+            act = QAction(LANGUAGE_NAMES[lang], self, checkable=True)  # each language in its own script
+            act.triggered.connect(lambda _on=False, n=lang: setattr(self.view, "language", n))
+            languages.addAction(act)
+            self.language_menu.addAction(act)
+            self.language_actions[lang] = act
+        self.reset_layout_action = self._action(self.reset_layout)
+        view.addAction(self.reset_layout_action)
+        view.addSeparator()
+        for dock in (self.tree_dock, self.property_panel, self.legend, self.incident_dock, self.incident_detail,
+                     self.dispatch_dock):
+            view.addAction(dock.toggleViewAction())
+        self.incidents_menu = alarms = bar.addMenu("")
+        self.ack_action = self._action(lambda: self.incident_dock.acknowledge_selected(), "A")
+        self.dispatch_action = self._action(lambda: self.incident_dock.dispatch_selected(), "D")
+        self.urgent_action = self._action(self.open_most_urgent, "U")
+        for act in (self.ack_action, self.dispatch_action, self.urgent_action):
+            alarms.addAction(act)
+        self.help_menu = bar.addMenu("")
+        self.shortcuts_action = self._action(self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
+        self.help_menu.addAction(self.shortcuts_action)
 
-    def _action(self, text: str, key: str, slot, checkable: bool = False, tip: str = "") -> QAction:
-        act = QAction(text, self, checkable=checkable)
-        act.setShortcut(QKeySequence(key))
-        act.setToolTip(f"{tip or text} ({key})")
+    def _action(self, slot, key: str | QKeySequence.StandardKey | None = None, checkable: bool = False) -> QAction:
+        act = QAction(self, checkable=checkable)
+        if key is not None:
+            act.setShortcut(QKeySequence(key))
         (act.toggled if checkable else act.triggered).connect(slot)
         return act
 
     def _build_inspect_toolbar(self) -> None:
-        bar = QToolBar("Inspect", self)
+        bar = QToolBar(self)
         bar.setObjectName("inspect-toolbar")
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        self.tower_action = self._action("Tower", "T", self.show_tower, tip="View the selected tower")
-        self.plan_action = self._action("Plan", "P", self.show_plan, tip="Storey plan from above")
-        self.isolate_action = self._action("Isolate", "I", self.set_isolated, checkable=True,
-                                           tip="Show only the selected tower or storey")
-        self.xray_action = self._action("X-ray", "X", self.set_xray, checkable=True,
-                                        tip="Everything but the selection translucent")
-        self.section_action = self._action("Section", "S", self.set_section, checkable=True,
-                                           tip="Horizontal section plane at the height beside")
-        self.measure_action = self._action("Measure", "M", self.set_measuring, checkable=True,
-                                           tip="Click two points to measure their distance")
+        self.tower_action = self._action(self.show_tower, "T")
+        self.plan_action = self._action(self.show_plan, "P")
+        self.isolate_action = self._action(self.set_isolated, "I", checkable=True)
+        self.xray_action = self._action(self.set_xray, "X", checkable=True)
+        self.section_action = self._action(self.set_section, "S", checkable=True)
+        self.measure_action = self._action(self.set_measuring, "M", checkable=True)
         self.section_height = QDoubleSpinBox(bar)
         self.section_height.setRange(-50.0, 1000.0)
         self.section_height.setDecimals(1)
         self.section_height.setSuffix(" m")
-        self.section_height.setToolTip("Height of the section plane")
         self.section_height.valueChanged.connect(lambda _: self.set_section(self.section_action.isChecked()))
         bar.addAction(self.overview_action)
         for act in (self.tower_action, self.plan_action, self.isolate_action, self.xray_action):
@@ -379,11 +418,238 @@ class MainWindow(QMainWindow):
         bar.addAction(self.measure_action)
         self.inspect_toolbar = bar
 
+    def _retranslate(self) -> None:
+        """Every text of the window's own menus, actions and labels, in the current language."""
+        def name(act: QAction, text: str, tip: str = "") -> None:
+            act.setText(text)
+            keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            plain = text.replace("&", "")
+            act.setToolTip(f"{tip or plain} ({keys})" if keys else (tip or plain))
+
+        self.setWindowTitle(self._title())
+        self.file_menu.setTitle(self.tr("&File"))
+        name(self.open_action, self.tr("&Open IFC…"))
+        name(self.replay_action, self.tr("Open &recording…"),
+             self.tr("Replay a recording: as it happened, or re-evaluated with today's rules"))
+        name(self.training_action, self.tr("&Training on a recording…"),
+             self.tr("Handle a recorded incident as if live; nothing leaves this console"))
+        name(self.live_action, self.tr("Back to &live"))
+        name(self.quit_action, self.tr("&Quit"))
+        self.view_menu.setTitle(self.tr("&View"))
+        name(self.overview_action, self.tr("District &overview"))
+        name(self.clear_action, self.tr("&Clear selection"))
+        for cat, act in self.category_actions.items():
+            name(act, category_name(cat))
+        name(self.wall_action, self.tr("&Wall mode"), self.tr("Full screen on the wall, panels read from 5 m"))
+        name(self.kpi_action, self.tr("&KPI overlay"), self.tr("Standing incidents, orders and handling times"))
+        self.theme_menu.setTitle(self.tr("&Theme"))
+        name(self.theme_actions["dark"], self.tr("&Dark (control room)"))
+        name(self.theme_actions["light"], self.tr("&Light (office)"))
+        self.language_menu.setTitle(self.tr("&Language"))
+        name(self.reset_layout_action, self.tr("&Reset layout"), self.tr("Docks and panels as first installed"))
+        self.incidents_menu.setTitle(self.tr("&Incidents"))
+        name(self.ack_action, self.tr("Acknowledge selected"))
+        name(self.dispatch_action, self.tr("Dispatch proposed units"))
+        name(self.urgent_action, self.tr("Open the most &urgent incident"))
+        self.help_menu.setTitle(self.tr("&Help"))
+        name(self.shortcuts_action, self.tr("&Keyboard shortcuts"))
+        self.inspect_toolbar.setWindowTitle(self.tr("Inspect"))
+        name(self.tower_action, self.tr("Tower"), self.tr("View the selected tower"))
+        name(self.plan_action, self.tr("Plan"), self.tr("Storey plan from above"))
+        name(self.isolate_action, self.tr("Isolate"), self.tr("Show only the selected tower or storey"))
+        name(self.xray_action, self.tr("X-ray"), self.tr("Everything but the selection translucent"))
+        name(self.section_action, self.tr("Section"), self.tr("Horizontal section plane at the height beside"))
+        name(self.measure_action, self.tr("Measure"), self.tr("Click two points to measure their distance"))
+        self.section_height.setToolTip(self.tr("Height of the section plane"))
+        self.tree_dock.setWindowTitle(self.tr("Model"))
+        self.search_box.setPlaceholderText(self.tr("Find by name, GlobalId or IFC class — Enter"))
+        if self.model is None:
+            self.model_label.setText(self.tr("No model"))
+        if self.live is None:
+            self.live_label.setText(self.tr("Telemetry: off"))
+        for dock in (self.property_panel, self.legend, self.incident_dock, self.dispatch_dock, self.incident_detail,
+                     self.timeline, self.kpi_overlay):
+            retranslate = getattr(dock, "retranslate", None)
+            if callable(retranslate):
+                retranslate()
+        self._update_mode_banner()
+        self._show_board(self.view.board)
+
+    def _title(self) -> str:
+        replay = self.live if isinstance(self.live, ReplayTelemetry) else None
+        if replay is not None:
+            prefix = self.tr("TRAINING") if replay.training else self.tr("REPLAY")
+            return f"{prefix} — {self.tr('Mumianling digital twin')}"
+        return self.tr("Mumianling digital twin — command center")
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.LanguageChange and hasattr(self, "shortcuts_action"):
+            self._retranslate()
+        super().changeEvent(event)
+
+    # -- presentation: board, theme, scale, wall, language, layouts ----------------------------------
+    def _show_board(self, figures: WallFigures | None) -> None:
+        """The status bar's incident counts and the KPI overlay show the view state's board."""
+        if figures is None:
+            self.alarm_label.setText("")
+            return
+        self.alarm_label.setText(self.tr("Incidents ◆◆ {critical} ◆ {high} ▲ {medium} ● {low} · {unack} unacknowledged")
+                                 .format(critical=figures.critical, high=figures.high, medium=figures.medium,
+                                         low=figures.low, unack=figures.unacknowledged))
+        self.kpi_overlay.set_figures(figures)
+
+    def _on_theme(self, name: str) -> None:
+        from twin_app.ui.theme import apply_theme
+
+        apply_theme(QApplication.instance(), name, self.view.scale)
+        self.kpi_overlay.set_theme(name)
+        self.theme_actions[name].setChecked(True)
+        settings.set_value("theme", name)
+        self._style_scene()
+
+    def _style_banners(self) -> None:
+        """The banners' sizes follow the view's scale (their style sheets are their own, not the theme's)."""
+        k = self.view.scale
+        self.no_data_banner.setStyleSheet(f"background:#5c0a12; color:white; font-size:{20 * k:.0f}pt; "
+                                          f"font-weight:bold; padding:{10 * k:.0f}px; border:{4 * k:.0f}px solid "
+                                          "#ff4d4d;")
+        self.critical_banner.setStyleSheet(f"background:#b2182b; color:white; font-size:{16 * k:.0f}pt; "
+                                           f"font-weight:bold; padding:{8 * k:.0f}px;")
+        training = isinstance(self.live, ReplayTelemetry) and self.live.training
+        self.mode_banner.setStyleSheet(
+            f"background:#ff8c00; color:black; font-size:{20 * k:.0f}pt; font-weight:bold; padding:{8 * k:.0f}px;"
+            if training else
+            f"background:#2b5c8a; color:white; font-size:{16 * k:.0f}pt; font-weight:bold; padding:{6 * k:.0f}px;")
+
+    def _on_scale(self, factor: float) -> None:
+        from twin_app.ui.theme import apply_theme
+
+        apply_theme(QApplication.instance(), self.view.theme, factor)
+        self.kpi_overlay.set_scale(factor)
+        self._style_banners()
+        self._style_scene()
+
+    def set_wall(self, on: bool, screen: str | None = None) -> None:
+        """Wall mode (F11): full screen on the chosen monitor, the district large, panels read from 5 m."""
+        if screen is not None:
+            self.wall_screen = screen
+        self.view.wall = bool(on)
+
+    def _on_wall(self, on: bool) -> None:
+        from twin_app.ui.screens import find_screen, ui_scale
+
+        self.wall_action.blockSignals(True)
+        self.wall_action.setChecked(on)
+        self.wall_action.blockSignals(False)
+        self._save_layout("normal" if on else "wall")
+        if on:
+            screen, message = find_screen(self.wall_screen)
+            self.wall_screen_used = screen.name()
+            if message:
+                self.statusBar().showMessage(message, 20000)
+                print(f"twin-app: {message}", file=sys.stderr)
+            settings.set_value("wall/screen", self.wall_screen or screen.name())
+            handle = self.windowHandle()
+            if handle is not None:
+                handle.setScreen(screen)
+            self.setGeometry(screen.geometry())
+            self.showFullScreen()
+            if not self._restore_layout("wall"):
+                self._wall_layout()
+            self.kpi_overlay.show()
+            self.view.scale = ui_scale(screen)
+        else:
+            self.showNormal()
+            if not self._restore_layout("normal"):
+                self._apply_layout(self._default_layout)
+            self.kpi_overlay.setVisible(self.kpi_action.isChecked())
+            screen = self.screen()
+            self.view.scale = ui_scale(screen) if screen is not None else 1.0
+        self.request_render()
+
+    def _wall_layout(self) -> None:
+        """The wall's first layout: the district large with the incident list and dispatch board below; the
+        engineer's docks closed. With a second monitor the incident list and the dispatch board go there."""
+        from PySide6.QtGui import QGuiApplication
+
+        for dock in (self.tree_dock, self.property_panel, self.legend):
+            dock.hide()
+        for dock in (self.incident_dock, self.dispatch_dock, self.incident_detail):
+            dock.show()
+        screens = [s for s in QGuiApplication.screens() if s.name() != self.wall_screen_used]
+        if screens:  # several monitors: incidents and dispatch on another one, the district alone on the wall
+            other = screens[0].availableGeometry()
+            half = other.height() // 2
+            for dock, top in ((self.incident_dock, other.top()), (self.dispatch_dock, other.top() + half)):
+                dock.setFloating(True)
+                dock.setGeometry(other.left(), top, other.width(), half)
+
+    def _show_kpi_overlay(self, on: bool) -> None:
+        self.kpi_overlay.setVisible(on or self.view.wall)
+
+    def _layout_mode(self) -> str:
+        return "wall" if self.view.wall else "normal"
+
+    def _save_layout(self, mode: str | None = None) -> None:
+        settings.save_layout(mode or self._layout_mode(), self.saveGeometry(),
+                             self.saveState(settings.LAYOUT_VERSION))
+
+    def _restore_layout(self, mode: str) -> bool:
+        """The layout saved for `mode` (False when there is none for this layout version)."""
+        saved = settings.load_layout(mode)
+        if saved is None:
+            return False
+        return self._apply_layout(saved, geometry=mode == "normal")
+
+    def _apply_layout(self, layout, geometry: bool = True) -> bool:
+        shape, state = layout
+        if geometry and not self.view.wall:
+            self.restoreGeometry(shape)
+        return self.restoreState(state, settings.LAYOUT_VERSION)
+
+    def reset_layout(self) -> None:
+        """Docks and panels as first installed (the saved layouts of both modes are forgotten)."""
+        settings.forget_layouts()
+        for dock in (self.incident_dock, self.dispatch_dock):
+            dock.setFloating(False)
+        self._apply_layout(self._default_layout, geometry=not self.view.wall)
+        if self.view.wall:
+            self._wall_layout()
+        self.statusBar().showMessage(self.tr("Layout reset"), 4000)
+
+    def _on_language(self, lang: str) -> None:
+        from twin_app.ui.i18n import install_language
+
+        applied = install_language(QApplication.instance(), lang)  # Qt sends LanguageChange: _retranslate
+        settings.set_value("language", applied)
+        if applied in self.language_actions:
+            self.language_actions[applied].setChecked(True)
+        self._refilter()
+
+    def shortcuts(self) -> list[QAction]:
+        """The window's actions that have a keyboard shortcut."""
+        return [a for a in self.findChildren(QAction) if not a.shortcut().isEmpty() and a.text()]
+
+    def show_shortcuts(self) -> None:
+        """The keyboard shortcuts in a dialog (F1)."""
+        from twin_app.ui.shortcuts import ShortcutsDialog
+
+        self.shortcuts_dialog = ShortcutsDialog(self.shortcuts(), self)
+        self.shortcuts_dialog.open()
+
+    def open_most_urgent(self) -> bool:
+        """Open the most urgent standing incident (the wall's first look); False when none stands."""
+        standing = self.incident_dock.standing()
+        if not standing:
+            return False
+        self.incident_dock.select_incident(str(standing[0]["id"]))
+        return True
+
     # -- loading ----------------------------------------------------------------------------------
     def start_loading(self, ifc_path: Path | None, district_args: dict, registry: Path | None = None) -> None:
         """Load a model in the background; the window stays responsive and shows progress."""
         self.progress_bar.show()
-        self.progress_label.setText("Loading…")
+        self.progress_label.setText(self.tr("Loading…"))
         self.model_source = {"district": dict(district_args)} if ifc_path is None else \
             {"ifc": str(Path(ifc_path).resolve())}  # a recording names it, so that a replay opens the same model
         self._loader = ModelLoader(ifc_path, district_args, registry)
@@ -404,30 +670,34 @@ class MainWindow(QMainWindow):
         return box
 
     def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open an IFC model", "", "IFC files (*.ifc);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open an IFC model"), "",
+                                              self.tr("IFC files (*.ifc);;All files (*)"))
         if path:
             self.start_loading(Path(path), {})
 
     def _on_failed(self, message: str) -> None:
         self.progress_bar.hide()
-        self.progress_label.setText("Load failed")
+        self.progress_label.setText(self.tr("Load failed"))
         if self.model is not None:
             # the model on screen stays: tell the operator, keep working
-            self.warn("Cannot open the model", f"{message}\n\nThe model on screen is kept.")
+            self.warn(self.tr("Cannot open the model"), message + "\n\n" + self.tr("The model on screen is kept."))
         self.load_failed.emit(message)
 
     def _on_loaded(self, result: LoadResult, devices: DeviceIndex | None, registry_problem: str) -> None:
-        self.progress_label.setText("Building the scene…")
+        self.progress_label.setText(self.tr("Building the scene…"))
         self.set_model(result)
         self.devices = devices
         if devices is not None:
-            self.model_label.setText(self.model_label.text() + f" · {devices.n_devices:,} devices")
+            self.model_label.setText(self.model_label.text() + " · "
+                                     + self.tr("{count} devices").format(count=f"{devices.n_devices:,}"))
             if devices.unknown_hosts:
                 self.statusBar().showMessage(
-                    f"{devices.unknown_hosts:,} registry devices name a host_global_id that is not in this model: "
-                    "they are kept but shown nowhere", 20000)
+                    self.tr("{count} registry devices name a host_global_id that is not in this model: they are "
+                            "kept but shown nowhere").format(count=f"{devices.unknown_hosts:,}"), 20000)
+        self.registry_problem = registry_problem
         if registry_problem:
-            self.warn("Device registry", f"{registry_problem}\nThe model is shown without devices.")
+            self.warn(self.tr("Device registry"),
+                      registry_problem + "\n" + self.tr("The model is shown without devices."))
         self.progress_bar.hide()
         self.progress_label.setText("")
         self.model_ready.emit()
@@ -445,15 +715,15 @@ class MainWindow(QMainWindow):
         self._live_args = {"broker": broker, "scenario": scenario, "rate": rate, "engine": engine,
                            "operator": operator, "console": console, "data_dir": data_dir,
                            "events_per_hour": events_per_hour}  # Back to live after a replay starts it again
-        self.live_label.setText("Telemetry: starting…")
+        self.live_label.setText(self.tr("Telemetry: starting…"))
         try:
             self.live = LiveTelemetry(self, self.devices, broker, scenario=scenario, rate=rate, engine=engine,
                                       operator=operator, console=console, data_dir=data_dir,
                                       events_per_hour=events_per_hour, model=self.model_source)
         except (InputError, RuntimeError, OSError, ValueError) as exc:
             self.live = None
-            self.live_label.setText("Telemetry: off")
-            self.warn("Telemetry", f"Cannot start the telemetry: {exc}")
+            self.live_label.setText(self.tr("Telemetry: off"))
+            self.warn(self.tr("Telemetry"), self.tr("Cannot start the telemetry: {error}").format(error=exc))
             self.telemetry_failed.emit(f"cannot start the telemetry: {exc}")
             return
         self._live_started = time.time()
@@ -466,7 +736,8 @@ class MainWindow(QMainWindow):
         if self.selected >= 0:
             self.select_element(self.selected)  # start the live values of what is already selected
         if self.live.scenario_text and scenario != "none":
-            self.statusBar().showMessage(f"Simulator scenario: {self.live.scenario_text}", 20000)
+            self.statusBar().showMessage(self.tr("Simulator scenario: {text}").format(text=self.live.scenario_text),
+                                         20000)
 
     def stop_live(self) -> None:
         if self.live is not None:
@@ -492,7 +763,8 @@ class MainWindow(QMainWindow):
         self.incident_detail.show_incident(None, {}, None)
 
     def _recording_dialog(self, mode: str) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", "", "Recordings (*.mcap);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a recording"), "",
+                                              self.tr("Recordings (*.mcap);;All files (*)"))
         if path:
             self.open_recording(Path(path), mode)
 
@@ -507,14 +779,14 @@ class MainWindow(QMainWindow):
         from twin_app.telemetry.replay import ReplaySession
 
         if self.devices is None:
-            self.warn("Recording", "Open a model with its device registry first.")
+            self.warn(self.tr("Recording"), self.tr("Open a model with its device registry first."))
             return False
         operator = trainee or (self.live.operator if self.live is not None else "trainee")
         try:
             reader = RecordingReader(path)
             session = ReplaySession(reader, self.devices, mode, trainee=operator)
         except InputError as exc:
-            self.warn("Recording", f"Cannot replay this recording: {exc}")
+            self.warn(self.tr("Recording"), self.tr("Cannot replay this recording: {error}").format(error=exc))
             return False
         self.stop_live()
         self._clear_panels()
@@ -530,15 +802,13 @@ class MainWindow(QMainWindow):
         self.timeline.show()
         self.live_action.setEnabled(True)
         training = mode == "training"
-        self.mode_banner.setStyleSheet(
-            "background:#ff8c00; color:black; font-size:20pt; font-weight:bold; padding:8px;" if training else
-            "background:#2b5c8a; color:white; font-size:16pt; font-weight:bold; padding:6px;")
+        self._style_banners()
         # training: a thick orange frame round the view that no screenshot can miss
         self.central.setStyleSheet("QWidget#central-view { border: 10px solid #ff8c00; }" if training else "")
         self.central_layout.setContentsMargins(*(10, 10, 10, 10) if training else (0, 0, 0, 0))
-        self.setWindowTitle(("TRAINING — " if training else "REPLAY — ") + "Mumianling digital twin")
+        self.setWindowTitle(self._title())
         if damaged := reader.damaged:
-            self.warn("Recording", "Parts of this recording are damaged and are skipped:\n"
+            self.warn(self.tr("Recording"), self.tr("Parts of this recording are damaged and are skipped:") + "\n"
                       + "\n".join(str(e) for e in damaged[:5]))
         replay.start()
         self._update_mode_banner()
@@ -552,13 +822,14 @@ class MainWindow(QMainWindow):
             return
         name = self.recording.name if self.recording else ""
         if replay.training:
-            text = (f"TRAINING — {name} — recording clock {clock_text(replay.clock(), with_date=True)} — nothing "
-                    "here is live and nothing leaves this console")
+            text = self.tr("TRAINING — {name} — recording clock {clock} — nothing here is live and nothing "
+                           "leaves this console").format(name=name, clock=clock_text(replay.clock(), with_date=True))
         else:
             from twin_app.telemetry.replay import MODES
 
-            text = (f"▶ REPLAY ({MODES[replay.session.mode].lower()}) — {name} — recording clock "
-                    f"{clock_text(replay.clock(), with_date=True)} — NOT LIVE")
+            text = self.tr("▶ REPLAY ({mode}) — {name} — recording clock {clock} — NOT LIVE").format(
+                mode=QCoreApplication.translate("ReplayModes", MODES[replay.session.mode]).lower(), name=name,
+                clock=clock_text(replay.clock(), with_date=True))
         self.mode_banner.setText(text)
         self.mode_banner.show()
 
@@ -576,7 +847,7 @@ class MainWindow(QMainWindow):
         self.mode_banner.hide()
         self.central.setStyleSheet("")
         self.central_layout.setContentsMargins(0, 0, 0, 0)
-        self.setWindowTitle("Mumianling digital twin — command center")
+        self.setWindowTitle(self._title())
         self.live_action.setEnabled(False)
         if self._live_args is not None:
             self.start_live(**self._live_args)
@@ -598,17 +869,18 @@ class MainWindow(QMainWindow):
         trainee, trainee_orders = session.trainee_incidents()
         score = score_training(history, trainee, session.start, session.position, history_orders, trainee_orders)
         name = self.recording.name if self.recording else "recording"
-        html = training_report_html(score, f"Training on {name}", replay.operator)
+        html = training_report_html(score, self.tr("Training on {name}").format(name=name), replay.operator)
         target = training_report_path(folder or data_dir() / "training", self.recording or Path(name))
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(html, encoding="utf-8")
         except OSError as exc:
-            self.warn("Training report", f"The report could not be saved in {target.parent}: {exc.strerror}")
+            self.warn(self.tr("Training report"), self.tr("The report could not be saved in {folder}: {error}").format(
+                folder=target.parent, error=exc.strerror))
             return None
         self.training_report = target
         self.last_score = score
-        self.statusBar().showMessage(f"Training report saved: {target}", 20000)
+        self.statusBar().showMessage(self.tr("Training report saved: {path}").format(path=target), 20000)
         if show:
             from twin_app.ui.training_dialog import TrainingReportDialog
 
@@ -641,14 +913,16 @@ class MainWindow(QMainWindow):
         self.legend.set_counts(counts)
         engine = self.live.engine
         age = engine.data_age_s(self.clock())
-        age_text = "no data yet" if age is None else f"data age {age:.1f} s"
+        age_text = self.tr("no data yet") if age is None else \
+            self.tr("data age {seconds} s").format(seconds=f"{age:.1f}")
         source = self.live.runtime.url_display if isinstance(self.live, ReplayTelemetry) else \
             f"MQTT {self.live.runtime.url_display} {self.live.connection.split(':')[0]}"
         self.live_label.setText(
-            f"{source} · "
-            f"{engine.readings_per_s():,.0f} readings/s · {age_text} · "
-            f"■ {int(counts[DeviceState.ALARM])} alarm ▲ {int(counts[DeviceState.WARNING])} warning "
-            f"✕ {int(counts[DeviceState.OFFLINE])} offline ◌ {int(counts[DeviceState.STALE])} stale")
+            f"{source} · " + self.tr("{rate} readings/s").format(rate=f"{engine.readings_per_s():,.0f}")
+            + f" · {age_text} · "
+            + self.tr("■ {alarm} alarm ▲ {warning} warning ✕ {offline} offline ◌ {stale} stale").format(
+                alarm=int(counts[DeviceState.ALARM]), warning=int(counts[DeviceState.WARNING]),
+                offline=int(counts[DeviceState.OFFLINE]), stale=int(counts[DeviceState.STALE])))
         now = time.monotonic()
         if now - self._last_panel_refresh > 1.0:
             self._last_panel_refresh = now
@@ -670,15 +944,16 @@ class MainWindow(QMainWindow):
     def send_action(self, verb: str, body: dict) -> None:
         """An operator action from the command panel goes to the engine over MQTT."""
         if self.live is None:
-            self.statusBar().showMessage("No telemetry engine connected: the action was not sent", 6000)
+            self.statusBar().showMessage(self.tr("No telemetry engine connected: the action was not sent"), 6000)
             return
         self.live.send_action(verb, body)
-        self.statusBar().showMessage(f"{verb} sent as {self.live.operator}", 3000)
+        self.statusBar().showMessage(
+            self.tr("{verb} sent as {operator}").format(verb=verb, operator=self.live.operator), 3000)
 
     def _on_unanswered(self, count: int) -> None:
         """Actions the engine has not answered yet: the operator must know they are not done."""
-        self.unanswered_label.setText(f"⚠ {count} action(s) not answered by the engine yet — sending again"
-                                      if count else "")
+        self.unanswered_label.setText(self.tr("⚠ {count} action(s) not answered by the engine yet — sending again")
+                                      .format(count=count) if count else "")
         self.unanswered_label.setVisible(count > 0)
 
     def _on_alarm_selected(self, alarm: dict) -> None:
@@ -705,7 +980,8 @@ class MainWindow(QMainWindow):
             self._trend_ids = [str(d.get("device_id")) for d in devices]
             self.live.engine.store.watch(rows[rows >= 0])
             self.property_panel.watched_rows = rows[rows >= 0]
-            self.legend.sparkline_title.setText(f"Live: {', '.join(self._trend_ids)}" if ids else "")
+            self.legend.sparkline_title.setText(self.tr("Live: {devices}").format(devices=", ".join(self._trend_ids))
+                                                if ids else "")
             self._last_panel_refresh = 0.0
         by_id = {str(d.get("device_id")): d for d in devices}
         return [by_id[i] for i in self._trend_ids if i in by_id]
@@ -728,8 +1004,9 @@ class MainWindow(QMainWindow):
         for body in self.live.answered.values():  # answers to this console's own pending actions only
             if not body.get("ok", True):
                 self.last_refusal = str(body.get("message", "refused"))
-                self.statusBar().showMessage(f"Refused: {self.last_refusal}", 15000)
-                self.warn("Action refused", f"{body.get('verb')}: {self.last_refusal}\nNothing was changed.")
+                self.statusBar().showMessage(self.tr("Refused: {reason}").format(reason=self.last_refusal), 15000)
+                self.warn(self.tr("Action refused"), f"{body.get('verb')}: {self.last_refusal}\n"
+                          + self.tr("Nothing was changed."))
         dock = self.incident_dock
         if result.alarms or result.incidents:
             dock.update_data(result.alarms, result.incidents)
@@ -742,15 +1019,13 @@ class MainWindow(QMainWindow):
                 self._show_incident_detail(dock.incident(str(shown.get("id"))) or shown)
             self._update_markers()
             self._notify_critical()
-        counts = {p: 0 for p in PRIORITY_ORDER}
-        unack = 0
-        for incident in dock.incidents.values():
-            counts[incident.get("priority", "low")] = counts.get(incident.get("priority", "low"), 0) + 1
-            unack += bool(incident.get("unacknowledged"))
-        self.alarm_label.setText(f"Incidents ◆◆ {counts['critical']} ◆ {counts['high']} ▲ {counts['medium']} "
-                                 f"● {counts['low']} · {unack} unacknowledged")
         if result.kpis is not None:  # from whichever engine runs: this console's or a serve
             self.dispatch_dock.show_kpis(result.kpis)
+            self._kpis = result.kpis
+        engine = self.live.engine
+        self.view.board = wall_figures(list(dock.incidents.values()), list(self.dispatch_dock.orders.values()),
+                                       self._kpis, result.device_state, engine.data_age_s(self.clock()),
+                                       self.clock())
 
     def _update_markers(self) -> None:
         """One marker per standing incident in 3D, sized for the wall; flashing while unacknowledged."""
@@ -780,10 +1055,12 @@ class MainWindow(QMainWindow):
         self._notified.update(str(i.get("id")) for i in fresh)
         if critical:
             first = sorted(critical, key=lambda i: i.get("created_ts") or 0)[0]
-            more = f" (+{len(critical) - 1} more)" if len(critical) > 1 else ""
+            more = self.tr(" (+{count} more)").format(count=len(critical) - 1) if len(critical) > 1 else ""
             replaying = isinstance(self.live, ReplayTelemetry) and not self.live.training
-            self.critical_banner.setText(f"◆◆ CRITICAL: {first.get('title')}{more} — " + (
-                "in the recording (a replay takes no actions)" if replaying else "acknowledge in the incident list"))
+            self.critical_banner.setText(self.tr("◆◆ CRITICAL: {title}{more} — {what}").format(
+                title=first.get("title"), more=more,
+                what=self.tr("in the recording (a replay takes no actions)") if replaying else
+                self.tr("acknowledge in the incident list")))
         self.critical_banner.setVisible(bool(critical))
         if fresh and self.sound:
             QApplication.beep()
@@ -805,20 +1082,23 @@ class MainWindow(QMainWindow):
         since = self._last_data_wall or self._live_started
         broker = self.live.runtime.url_display if self.live is not None else "—"
         self.no_data_banner.setText(
-            f"⚠ NO LIVE DATA since {time.strftime('%H:%M:%S', time.localtime(since))} ({silent:.0f} s) — broker "
-            f"{broker}: {state}. The picture below is NOT live: nothing seen here is an all clear.")
+            self.tr("⚠ NO LIVE DATA since {time} ({seconds} s) — broker {broker}: {state}. The picture below is NOT "
+                    "live: nothing seen here is an all clear.").format(
+                time=time.strftime("%H:%M:%S", time.localtime(since)), seconds=f"{silent:.0f}", broker=broker,
+                state=state))
         self.no_data_banner.show()
 
     def _report_dialog(self, incident_id: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the incident report", f"incident-{incident_id}.pdf",
-                                              "PDF (*.pdf);;HTML (*.html)")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save the incident report"),
+                                              f"incident-{incident_id}.pdf", self.tr("PDF (*.pdf);;HTML (*.html)"))
         if path:
             try:
                 saved = self.export_report(incident_id, Path(path))
             except (OSError, ValueError, RuntimeError) as exc:
-                self.warn("Incident report", f"The report could not be saved: {exc}")
+                self.warn(self.tr("Incident report"),
+                          self.tr("The report could not be saved: {error}").format(error=exc))
                 return
-            self.statusBar().showMessage(f"Report saved: {saved}", 8000)
+            self.statusBar().showMessage(self.tr("Report saved: {path}").format(path=saved), 8000)
 
     def export_report(self, incident_id: str, path: Path) -> Path:
         """Write an incident's report (its timeline, orders and result) as HTML or PDF."""
@@ -860,17 +1140,20 @@ class MainWindow(QMainWindow):
             self.tree.expand(self.tree_model.index(i, 0))
         buildings = int((model.ifc_class == "IfcBuilding").sum())
         source = Path(model.meta.get("source", "")).name
-        how = "from cache" if result.from_cache else "tessellated"
+        how = self.tr("from cache") if result.from_cache else self.tr("tessellated")
         self.model_label.setText(
-            f"{source} · {buildings} buildings · {model.n_elements:,} elements · "
-            f"{result.seconds:.1f} s ({how})"
+            self.tr("{source} · {buildings} buildings · {elements} elements · {seconds} s ({how})").format(
+                source=source, buildings=buildings, elements=f"{model.n_elements:,}", seconds=f"{result.seconds:.1f}",
+                how=how)
         )
         skipped = model.meta.get("skipped") or []
         if skipped:
             first = skipped[0]
             self.statusBar().showMessage(
-                f"{len(skipped)} element(s) without geometry (first: {first['ifc_class']} {first['global_id']}: "
-                f"{first['reason'][:80]}); twin-app inspect --json lists them all", 15000)
+                self.tr("{count} element(s) without geometry (first: {ifc_class} {global_id}: {reason}); "
+                        "twin-app inspect --json lists them all").format(
+                    count=len(skipped), ifc_class=first["ifc_class"], global_id=first["global_id"],
+                    reason=first["reason"][:80]), 15000)
         self.request_render()
 
     def _sync_inspect_actions(self) -> None:
@@ -928,8 +1211,8 @@ class MainWindow(QMainWindow):
             self.property_panel.watched_rows = rows[:6]
             self._last_panel_refresh = 0.0
             names = [str(self.devices.devices["device_id"].iat[r]) for r in rows[:6]]
-            self.legend.sparkline_title.setText(("Live: " + ", ".join(names)) if names else
-                                                "Select an element with devices for its live values")
+            self.legend.sparkline_title.setText(self.tr("Live: {devices}").format(devices=", ".join(names)) if names
+                                                else self.tr("Select an element with devices for its live values"))
         self.selection_changed.emit(index)
         self.request_render()
 
@@ -967,7 +1250,7 @@ class MainWindow(QMainWindow):
         if m.storey[index] >= 0 and m.storey[index] != index:
             parts.append(str(m.name[m.storey[index]]))
         if self.devices is not None:
-            parts.append(f"{len(self.devices.rows_of(index))} devices")
+            parts.append(self.tr("{count} devices").format(count=len(self.devices.rows_of(index))))
         parts.append(f"GlobalId {m.global_id[index]}")
         self.selection_label.setText("  ·  ".join(parts))
 
@@ -989,7 +1272,7 @@ class MainWindow(QMainWindow):
             try:
                 guids = self.properties.find_by_property_value(needle)
             except Exception as exc:  # a property search must never take the console down
-                self.statusBar().showMessage(f"Property search failed: {exc}", 6000)
+                self.statusBar().showMessage(self.tr("Property search failed: {error}").format(error=exc), 6000)
                 guids = []
             hits = np.array([m.index_of(g) for g in guids], dtype=np.int64)
             return hits[hits >= 0]
@@ -1010,9 +1293,10 @@ class MainWindow(QMainWindow):
         hits = self.find(text)
         if len(hits):
             self.select_element(int(hits[0]), fly=True)
-            self.statusBar().showMessage(f"{len(hits)} match(es) for {text!r}", 4000)
+            self.statusBar().showMessage(
+                self.tr("{count} match(es) for {text}").format(count=len(hits), text=repr(text)), 4000)
         else:
-            self.statusBar().showMessage(f"Nothing matches {text!r}", 4000)
+            self.statusBar().showMessage(self.tr("Nothing matches {text}").format(text=repr(text)), 4000)
 
     def show_overview(self) -> None:
         """District overview: everything, camera from above the south-east corner."""
@@ -1087,19 +1371,19 @@ class MainWindow(QMainWindow):
             return None
         point = self.scene.pick_point(x, y)
         if point is None:
-            self.statusBar().showMessage("Measure: nothing under the cursor", 4000)
+            self.statusBar().showMessage(self.tr("Measure: nothing under the cursor"), 4000)
             return None
         if len(self._measure_points) >= 2:
             self._measure_points = []
         self._measure_points.append(point)
         distance = self.scene.show_measurement(*self._measure_points)
         if distance is None:
-            self.statusBar().showMessage("Measure: click the second point", 6000)
+            self.statusBar().showMessage(self.tr("Measure: click the second point"), 6000)
         else:
             a, b = self._measure_points
             dz = abs(b[2] - a[2])
-            self.statusBar().showMessage(f"Distance {distance:.2f} m (horizontal {np.hypot(*(b - a)[:2]):.2f} m, "
-                                         f"vertical {dz:.2f} m)")
+            self.statusBar().showMessage(self.tr("Distance {d} m (horizontal {h} m, vertical {v} m)").format(
+                d=f"{distance:.2f}", h=f"{np.hypot(*(b - a)[:2]):.2f}", v=f"{dz:.2f}"))
         self.request_render()
         return distance
 
@@ -1165,6 +1449,7 @@ class MainWindow(QMainWindow):
         return pixmap
 
     def closeEvent(self, event: object) -> None:  # noqa: N802
+        self._save_layout()
         self._render_timer.stop()
         self.stop_live()
         if self._loader_thread is not None and self._loader_thread.isRunning():
