@@ -80,6 +80,7 @@ def test_layouts_are_saved_per_mode_and_reset(qtbot, small_district) -> None:
     second.show()
     qtbot.waitExposed(second)
     assert not second.property_panel.isVisible() and not second.legend.isVisible()  # restored
+    assert not second.timeline.isVisible()  # the replay's dock shows only in a replay, whatever a layout says
     assert second.incident_dock.isVisible()
     second.reset_layout()
     assert second.property_panel.isVisible() or second.incident_detail.isVisible()  # tabbed together

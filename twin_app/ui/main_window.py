@@ -605,7 +605,9 @@ class MainWindow(QMainWindow):
         shape, state = layout
         if geometry and not self.view.wall:
             self.restoreGeometry(shape)
-        return self.restoreState(state, settings.LAYOUT_VERSION)
+        restored = self.restoreState(state, settings.LAYOUT_VERSION)
+        self.timeline.setVisible(isinstance(self.live, ReplayTelemetry))  # the replay's dock is not a layout's
+        return restored
 
     def reset_layout(self) -> None:
         """Docks and panels as first installed (the saved layouts of both modes are forgotten)."""
@@ -1400,7 +1402,8 @@ class MainWindow(QMainWindow):
         x, y = self.plotter.iren.get_event_position()
         px, py = self._press_pos
         self._press_pos = None
-        if abs(x - px) > CLICK_TOLERANCE_PX or abs(y - py) > CLICK_TOLERANCE_PX:
+        tolerance = CLICK_TOLERANCE_PX * self.view.scale * self.plotter.devicePixelRatioF()  # VTK's pixels
+        if abs(x - px) > tolerance or abs(y - py) > tolerance:
             return  # a drag rotates the camera; only a click picks
         if self.view.measuring:
             self.measure_at(x, y)

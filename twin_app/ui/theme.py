@@ -198,10 +198,12 @@ def apply_theme(app: QApplication, name: str, scale: float = 1.0) -> None:
     if fusion is not None:
         app.setStyle(fusion)
     app.setPalette(_palette(colours) if name == "dark" else app.style().standardPalette())
-    app.setStyleSheet(style_sheet(name, scale))
     font = app.font()
     font.setPointSizeF(base * scale)
     app.setFont(font)
+    # the style sheet last: setting it polishes every widget again, with the application's new font (a font set
+    # after an application style sheet does not reach the widgets that exist)
+    app.setStyleSheet(style_sheet(name, scale) + f"\nQWidget {{ font-size: {base * scale:.1f}pt; }}")
     app.setProperty(THEME_PROPERTY, name)
     app.setProperty(SCALE_PROPERTY, float(scale))
 
