@@ -6,11 +6,12 @@ operator actions go out on ``action/{verb}`` with the operator's identity, whoev
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,9 +30,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twin_app.core import i18n
 from twin_app.core.dispatch import read_units
 from twin_app.core.errors import InputError
-from twin_app.core.texts import STATE_LABEL, alarm_text, due_text, number, party_label
+from twin_app.core.texts import (
+    alarm_state_label,
+    alarm_text,
+    due_text,
+    number,
+    order_status_label,
+    party_label,
+    priority_label,
+    state_label,
+    unit_label,
+)
 
 PRIORITY_STYLE = {  # symbol, colour: priority never by colour alone
     "critical": ("◆◆", "#b2182b"), "high": ("◆", "#d55e00"), "medium": ("▲", "#b07800"), "low": ("●", "#0072b2"),
@@ -59,7 +71,8 @@ UNIT_NAMES = _unit_names()
 
 def unit_names(ids: list[str] | None) -> str:
     """'Property duty team 1, Property duty team 2' for unit ids (the id where the name is unknown)."""
-    return ", ".join(UNIT_NAMES.get(str(u), str(u)) for u in ids or [])
+    names = [unit_label(UNIT_NAMES[str(u)]) if str(u) in UNIT_NAMES else str(u) for u in ids or []]
+    return QCoreApplication.translate("CommandPanel", ", ").join(names)
 
 
 def _table(columns: tuple[str, ...], parent: QWidget) -> QTableWidget:
@@ -98,7 +111,42 @@ def _item(text: str, bold: bool = False, colour: str | None = None, data: object
 def priority_text(priority: object) -> tuple[str, str]:
     """('◆◆ Critical', colour) for a priority name."""
     symbol, colour = PRIORITY_STYLE.get(str(priority), ("?", "#444444"))
-    return f"{symbol} {str(priority).capitalize()}", colour
+    return f"{symbol} {priority_label(priority)}", colour
+
+
+def _searchable(incident: dict) -> str:
+    """What the incident filter searches: the payload's fields and their labels in the operator's language."""
+    raw = " ".join(str(incident.get(k, "")) for k in (
+        "id", "title", "cause", "state", "priority", "building", "storey", "party", "party_name"))
+    shown = " ".join((state_label(incident.get("state")), priority_label(incident.get("priority")),
+                      party_label(incident.get("party"))))
+    return f"{raw} {shown}".lower()
+
+
+_DEVICES = re.compile(r" · (\d+) devices$")
+
+
+def incident_title(incident: dict, alarms: dict[str, dict] | None = None) -> str:
+    """The incident's title in the operator's language.
+
+    The engine publishes it in English ("CO high 70.7 ppm — T05 B1 Garage zone B1-A · 3 devices"); in another
+    language its lead alarm is said again from the alarm's kind, condition and value, and the device count
+    translated. The place keeps its name from the model.
+    """
+    title = str(incident.get("title") or "")
+    if not i18n.installed() or " — " not in title:
+        return title
+    head, where = title.split(" — ", 1)
+    live = [a for a in ((alarms or {}).get(str(i)) for i in incident.get("alarms") or []) if a]
+    lead = min(live, key=lambda a: (PRIORITY_ORDER.get(a.get("priority"), 9), a.get("condition") == "rate_of_rise",
+                                    a.get("raised_ts") or 0.0), default=None)
+    if lead is not None and lead.get("kind") and lead.get("condition"):
+        head = alarm_text(str(lead["kind"]), str(lead["condition"]), lead.get("value"))
+    many = _DEVICES.search(where)
+    if many:
+        where = where[:many.start()] + QCoreApplication.translate("CommandPanel", " · {count} devices").format(
+            count=many.group(1))
+    return f"{head} — {where}"
 
 
 def incident_sort_key(incident: dict) -> tuple:
@@ -107,19 +155,41 @@ def incident_sort_key(incident: dict) -> tuple:
             incident.get("created_ts") or 0.0)
 
 
+def proposal_why(proposal: dict) -> str:
+    """Why these units (or none) are proposed, in the operator's language.
+
+    The engine says why in English; in another language it is said again from the proposal's party, deadline and
+    units.
+    """
+    why = str(proposal.get("why") or "")
+    if not i18n.installed():
+        return why or QCoreApplication.translate("CommandPanel", "no unit free")
+    party = party_label(proposal.get("party")) if proposal.get("party") else ""
+    minutes = proposal.get("deadline_min")
+    if proposal.get("units") and isinstance(minutes, (int, float)):
+        return QCoreApplication.translate("CommandPanel", "{party} answers within {minutes} min").format(
+            party=party, minutes=f"{minutes:g}")
+    if party:
+        return QCoreApplication.translate("CommandPanel", "no {party} unit can be proposed: dispatch by hand").format(
+            party=party)
+    return QCoreApplication.translate("CommandPanel", "no unit free")
+
+
 def party_text(incident: dict, now: float) -> str:
     """'Property management — Property duty team 1 — due in 14:32', or the proposal before any order."""
-    party = incident.get("party_name") or party_label(incident.get("party"))
+    party = party_label(incident["party"]) if incident.get("party") else \
+        (incident.get("party_name") or party_label(None))
     if incident.get("state") == "closed":
-        return f"{party} — closed"
+        return QCoreApplication.translate("CommandPanel", "{party} — closed").format(party=party)
     if incident.get("units"):
         due = due_text(incident.get("deadline_ts"), now) if incident.get("state") in ("dispatched", "on_scene") \
-            else STATE_LABEL.get(str(incident.get("state")), "")
+            else (state_label(incident.get("state")) if incident.get("state") else "")
         return f"{party} — {unit_names(incident.get('units'))} — {due}"
     proposal = incident.get("proposal") or {}
     if proposal.get("units"):
-        return f"→ {party}: propose {unit_names(proposal.get('units'))}"
-    return f"→ {party}: {proposal.get('why') or 'no unit free'}"
+        return QCoreApplication.translate("CommandPanel", "→ {party}: propose {units}").format(
+            party=party, units=unit_names(proposal.get("units")))
+    return f"→ {party}: {proposal_why(proposal)}"
 
 
 class IncidentDock(QDockWidget):
@@ -142,10 +212,10 @@ class IncidentDock(QDockWidget):
     action_requested = Signal(str, dict)
     report_requested = Signal(str)
 
-    COLUMNS = ("Priority", "State", "Raised", "Incident", "Responsible — due", "Alarms")
+    COLUMNS = ("Priority", "State", "Raised", "Incident", "Responsible — due", "Alarms")  # the English headers
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Incidents", parent)
+        super().__init__(parent)
         self.setObjectName("incident-dock")
         self.clock: Callable[[], float] = time.time  # a replay sets its recording's clock
         body = QWidget(self)
@@ -163,17 +233,15 @@ class IncidentDock(QDockWidget):
         layout.addWidget(self.more_label)
         top = QHBoxLayout()
         self.filter_box = QLineEdit(body)
-        self.filter_box.setPlaceholderText("Filter: tower, storey, cause, party, state, priority…")
         self.filter_box.setClearButtonEnabled(True)
         self.filter_box.textChanged.connect(lambda _: self.redraw())
-        self.closed_box = QCheckBox("Show closed")
+        self.closed_box = QCheckBox(body)
         self.closed_box.toggled.connect(lambda _: self.redraw())
         top.addWidget(self.filter_box, 1)
         top.addWidget(self.closed_box)
         layout.addLayout(top)
         self.tree = QTreeWidget(body)
         self.tree.setColumnCount(len(self.COLUMNS))
-        self.tree.setHeaderLabels(self.COLUMNS)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setUniformRowHeights(True)
         self.tree.itemSelectionChanged.connect(self._selected)
@@ -181,14 +249,13 @@ class IncidentDock(QDockWidget):
             self.tree.setColumnWidth(column, width)
         layout.addWidget(self.tree)
         buttons = QHBoxLayout()
-        self.ack_button = QPushButton("Acknowledge (A)")
-        self.dispatch_button = QPushButton("Dispatch proposed (D)")
-        self.comment_button = QPushButton("Comment…")
-        self.shelve_button = QPushButton("Shelve…")
-        self.close_button = QPushButton("Close incident…")
-        self.report_button = QPushButton("Report…")
-        self.override_button = QPushButton("Override…")
-        self.override_button.setToolTip("Supervisors: command an actuator of the incident by hand (a linked action)")
+        self.ack_button = QPushButton(body)
+        self.dispatch_button = QPushButton(body)
+        self.comment_button = QPushButton(body)
+        self.shelve_button = QPushButton(body)
+        self.close_button = QPushButton(body)
+        self.report_button = QPushButton(body)
+        self.override_button = QPushButton(body)
         for button in (self.ack_button, self.dispatch_button, self.comment_button, self.shelve_button,
                        self.close_button, self.override_button, self.report_button):
             buttons.addWidget(button)
@@ -208,6 +275,31 @@ class IncidentDock(QDockWidget):
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self.redraw)
         self._last_redraw = 0.0
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Re-set the static texts in the language now installed (the rows follow at the next redraw)."""
+        self.setWindowTitle(self.tr("Incidents"))
+        self.filter_box.setPlaceholderText(self.tr("Filter: tower, storey, cause, party, state, priority…"))
+        self.closed_box.setText(self.tr("Show closed"))
+        self.tree.setHeaderLabels([self.tr("Priority"), self.tr("State"), self.tr("Raised"), self.tr("Incident"),
+                                   self.tr("Responsible — due"), self.tr("Alarms")])
+        self.ack_button.setText(self.tr("Acknowledge (A)"))
+        self.dispatch_button.setText(self.tr("Dispatch proposed (D)"))
+        self.comment_button.setText(self.tr("Comment…"))
+        self.shelve_button.setText(self.tr("Shelve…"))
+        self.close_button.setText(self.tr("Close incident…"))
+        self.report_button.setText(self.tr("Report…"))
+        self.override_button.setText(self.tr("Override…"))
+        self.override_button.setToolTip(
+            self.tr("Supervisors: command an actuator of the incident by hand (a linked action)"))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt)
+        """A language switch at run time re-sets the static texts and redraws the rows."""
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+            self.redraw()
+        super().changeEvent(event)
 
     # -- data ---------------------------------------------------------------------------------------
     def update_data(self, alarms: list[tuple[str, dict | None]], incidents: list[tuple[str, dict | None]]) -> None:
@@ -244,8 +336,7 @@ class IncidentDock(QDockWidget):
             shown += list(reversed(self.closed.values()))
         needle = self.filter_box.text().strip().lower() if filtered else ""
         if needle:
-            shown = [i for i in shown if needle in " ".join(str(i.get(k, "")) for k in (
-                "id", "title", "cause", "state", "priority", "building", "storey", "party", "party_name")).lower()]
+            shown = [i for i in shown if needle in _searchable(i)]
         return sorted(shown, key=lambda i: (i.get("state") == "closed", *incident_sort_key(i)))
 
     def rates(self, now: float) -> tuple[int, int]:
@@ -265,13 +356,15 @@ class IncidentDock(QDockWidget):
         standing = self.standing(filtered=True)
         rows = standing[:MAX_ROWS]
         hidden = len(standing) - len(rows)
-        self.more_label.setText(f"Showing the {len(rows)} most urgent of {len(standing):,} incidents: filter to "
-                                "narrow" if hidden else "")
+        more = self.tr("Showing the {shown} most urgent of {count} incidents: filter to narrow")
+        self.more_label.setText(more.format(shown=len(rows), count=f"{len(standing):,}") if hidden else "")
         self.more_label.setVisible(hidden > 0)
         new, raised = self.rates(now)
-        self.rate_label.setText(f"New incidents in the last 10 min: {new} · alarms raised: {raised}")
-        self.set_flood(f"INCIDENT FLOOD: {new} new incidents in 10 minutes (EEMUA 191: 10 or more) — "
-                       f"{raised} alarms behind them" if new >= FLOOD_PER_10MIN else "")
+        self.rate_label.setText(self.tr("New incidents in the last 10 min: {new} · alarms raised: {raised}").format(
+            new=new, raised=raised))
+        self.set_flood(self.tr("INCIDENT FLOOD: {new} new incidents in 10 minutes (EEMUA 191: 10 or more) — "
+                               "{raised} alarms behind them").format(new=new, raised=raised)
+                       if new >= FLOOD_PER_10MIN else "")
         self.tree.blockSignals(True)
         self.tree.clear()
         reselect = None
@@ -299,11 +392,12 @@ class IncidentDock(QDockWidget):
     def _incident_item(self, incident: dict, now: float) -> QTreeWidgetItem:
         prio, colour = priority_text(incident.get("priority"))
         unack = int(incident.get("unacknowledged") or 0)
-        state = STATE_LABEL.get(str(incident.get("state")), str(incident.get("state")))
+        state = state_label(incident.get("state"))
         raised = time.strftime("%H:%M:%S", time.localtime(incident.get("created_ts") or 0))
         count = int(incident.get("alarm_count") or len(incident.get("alarms") or []))
-        alarms = f"{count} alarm{'s' if count != 1 else ''}" + (f" · {unack} unack" if unack else "")
-        item = QTreeWidgetItem([prio, ("● " if unack else "") + state, raised, str(incident.get("title") or ""),
+        alarms = (self.tr("{count} alarm") if count == 1 else self.tr("{count} alarms")).format(count=count) \
+            + (self.tr(" · {count} unack").format(count=unack) if unack else "")
+        item = QTreeWidgetItem([prio, ("● " if unack else "") + state, raised, incident_title(incident, self.alarms),
                                 party_text(incident, now), alarms])
         item.setData(0, ROLE, ("incident", str(incident["id"])))
         item.setForeground(0, QColor(colour))
@@ -327,15 +421,20 @@ class IncidentDock(QDockWidget):
                 continue
             item.addChild(self._alarm_item(alarm))
         if len(ids) > MAX_CHILDREN:
-            item.addChild(QTreeWidgetItem(["", "", "", f"… and {len(ids) - MAX_CHILDREN} more alarms"]))
+            item.addChild(QTreeWidgetItem(["", "", "", self.tr("… and {count} more alarms").format(
+                count=len(ids) - MAX_CHILDREN)]))
         return item
 
     def _alarm_item(self, alarm: dict) -> QTreeWidgetItem:
         prio, colour = priority_text(alarm.get("priority"))
         unack = alarm.get("state") in ("unack_active", "unack_rtn")
-        text = alarm.get("text") or alarm_text(str(alarm.get("kind")), str(alarm.get("condition")), alarm.get("value"))
+        if alarm.get("kind") and alarm.get("condition"):  # said in this console's language
+            text = alarm_text(str(alarm.get("kind")), str(alarm.get("condition")), alarm.get("value"))
+        else:
+            text = alarm.get("text") or alarm_text(str(alarm.get("kind")), str(alarm.get("condition")),
+                                                   alarm.get("value"))
         source = alarm.get("device_id") or alarm.get("event_source") or ""
-        child = QTreeWidgetItem([prio, ("● " if unack else "") + str(alarm.get("state", "")).replace("_", " "),
+        child = QTreeWidgetItem([prio, ("● " if unack else "") + alarm_state_label(alarm.get("state", "")),
                                  time.strftime("%H:%M:%S", time.localtime(alarm.get("raised_ts") or 0)),
                                  f"{text} — {source}", "", ""])
         child.setData(0, ROLE, ("alarm", str(alarm["id"])))
@@ -410,7 +509,7 @@ class IncidentDock(QDockWidget):
         key = self.selected_key()
         if key is None:
             return
-        text, ok = QInputDialog.getText(self, "Comment", "Comment for the incident log:")
+        text, ok = QInputDialog.getText(self, self.tr("Comment"), self.tr("Comment for the incident log:"))
         if ok and text.strip():
             name = "incident_id" if key[0] == "incident" else "alarm_id"
             self.action_requested.emit("comment", {name: key[1], "text": text})
@@ -419,10 +518,11 @@ class IncidentDock(QDockWidget):
         key = self.selected_key()
         if key is None:
             return
-        reason, ok = QInputDialog.getText(self, "Shelve", "Reason (required):")
+        reason, ok = QInputDialog.getText(self, self.tr("Shelve"), self.tr("Reason (required):"))
         if not ok:
             return
-        minutes, ok = QInputDialog.getInt(self, "Shelve", "For how many minutes (at most 480)?", 30, 1, 480)
+        minutes, ok = QInputDialog.getInt(self, self.tr("Shelve"), self.tr("For how many minutes (at most 480)?"), 30,
+                                          1, 480)
         if ok:
             name = "incident_id" if key[0] == "incident" else "alarm_id"
             self.action_requested.emit("shelve", {name: key[1], "reason": reason, "minutes": minutes})
@@ -437,7 +537,7 @@ class IncidentDock(QDockWidget):
         incident = self.selected_incident()
         if incident is None:
             return
-        result, ok = QInputDialog.getText(self, "Close incident", "Result (what was found and done):",
+        result, ok = QInputDialog.getText(self, self.tr("Close incident"), self.tr("Result (what was found and done):"),
                                           text=str(incident.get("result") or ""))
         if ok:
             self.close_selected(result)
@@ -448,14 +548,16 @@ class IncidentDock(QDockWidget):
         devices = sorted({str(c.get("device_id")) for c in (incident or {}).get("commands") or []})
         if not devices:
             return
-        device, ok = QInputDialog.getItem(self, "Override a linked action", "Actuator:", devices, 0, False)
+        title = self.tr("Override a linked action")
+        device, ok = QInputDialog.getItem(self, title, self.tr("Actuator:"), devices, 0, False)
         if not ok:
             return
-        action, ok = QInputDialog.getItem(self, "Override a linked action", "Command:", ["off", "on", "recall"], 0,
-                                          False)
+        commands = {self.tr("off"): "off", self.tr("on"): "on", self.tr("recall"): "recall"}  # shown -> sent
+        shown, ok = QInputDialog.getItem(self, title, self.tr("Command:"), list(commands), 0, False)
         if not ok:
             return
-        reason, ok = QInputDialog.getText(self, "Override a linked action", "Reason (required):")
+        action = commands.get(shown, shown)
+        reason, ok = QInputDialog.getText(self, title, self.tr("Reason (required):"))
         if ok and reason.strip():
             self.action_requested.emit("override", {"device_id": device, "action": action, "reason": reason})
 
@@ -469,10 +571,10 @@ class DispatchDock(QDockWidget):
     """Open orders with their countdown, overdue first; unit reports and closing."""
 
     action_requested = Signal(str, dict)
-    COLUMNS = ("Due in", "Incident", "Units", "Party", "Status")
+    COLUMNS = ("Due in", "Incident", "Units", "Party", "Status")  # the English headers
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Dispatch", parent)
+        super().__init__(parent)
         self.setObjectName("dispatch-dock")
         self.clock: Callable[[], float] = time.time  # a replay sets its recording's clock
         body = QWidget(self)
@@ -483,10 +585,12 @@ class DispatchDock(QDockWidget):
         self.table.setColumnWidth(2, 260)
         layout.addWidget(self.table)
         buttons = QHBoxLayout()
-        for label, status in (("En route", "en_route"), ("On scene", "on_scene"), ("Done…", "done")):
-            button = QPushButton(label)
+        self.status_buttons: dict[str, QPushButton] = {}
+        for status in ("en_route", "on_scene", "done"):
+            button = QPushButton(body)
             button.clicked.connect(lambda _=False, s=status: self._report(s))
             buttons.addWidget(button)
+            self.status_buttons[status] = button
         layout.addLayout(buttons)
         self.kpi_label = QLabel("")
         self.kpi_label.setWordWrap(True)
@@ -498,6 +602,26 @@ class DispatchDock(QDockWidget):
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self.redraw)
         self._tick.start()
+        self._kpis: dict | None = None
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Re-set the static texts in the language now installed."""
+        self.setWindowTitle(self.tr("Dispatch"))
+        self.table.setHorizontalHeaderLabels([self.tr("Due in"), self.tr("Incident"), self.tr("Units"),
+                                              self.tr("Party"), self.tr("Status")])
+        self.status_buttons["en_route"].setText(self.tr("En route"))
+        self.status_buttons["on_scene"].setText(self.tr("On scene"))
+        self.status_buttons["done"].setText(self.tr("Done…"))
+        if self._kpis is not None:
+            self.show_kpis(self._kpis)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt)
+        """A language switch at run time re-sets the static texts and redraws the rows."""
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+            self.redraw()
+        super().changeEvent(event)
 
     def update_orders(self, changes: list[tuple[str, dict | None]]) -> None:
         """Apply retained order updates (None removes) and redraw."""
@@ -524,10 +648,10 @@ class DispatchDock(QDockWidget):
         for r, order in enumerate(rows):
             try:
                 overdue = order["deadline_ts"] < now and order["status"] != "done"
-                due = _item(("⚠ OVERDUE " if overdue else "") + self.countdown(order, now), bold=overdue,
+                due = _item((self.tr("⚠ OVERDUE ") if overdue else "") + self.countdown(order, now), bold=overdue,
                             colour="#b2182b" if overdue else None, data=order["id"])
                 incident = str(order.get("incident_id") or order.get("alarm_id") or "")
-                status = str(order["status"]).replace("_", " ")
+                status = order_status_label(order["status"])
                 if order.get("escalated_to"):
                     status += f" → {party_label(order['escalated_to'])}"
                 cells = [due, _item(self.titles.get(incident, incident)), _item(unit_names(order.get("units")
@@ -568,12 +692,15 @@ class DispatchDock(QDockWidget):
     def _report(self, status: str) -> None:
         result = None
         if status == "done":
-            result, ok = QInputDialog.getText(self, "Unit result", "What did the unit find and do?")
+            result, ok = QInputDialog.getText(self, self.tr("Unit result"), self.tr("What did the unit find and do?"))
             if not ok:
                 return
         self.report_selected(status, result)
 
     def show_kpis(self, kpis: dict) -> None:
+        """The KPI line under the orders (its terms as a command center names them)."""
+        self._kpis = kpis
+
         def fmt(v: object) -> str:
             if not isinstance(v, (int, float)):
                 return "—"
@@ -582,17 +709,21 @@ class DispatchDock(QDockWidget):
         within = kpis.get("within_deadline")
         yardstick = (kpis.get("yardstick") or {}).get("mttc_s", 900)
         requests = kpis.get("requests_resolution_rate")
-        self.kpi_label.setText(
-            f"KPIs (incidents, last 7 days): {kpis.get('incidents_per_hour', 0)} incidents/h · "
-            f"{kpis.get('alarms_per_hour', 0)} alarms/h · time to acknowledge {fmt(kpis.get('mtta_s'))} · "
-            f"to dispatch {fmt(kpis.get('mttd_s'))} · to close {fmt(kpis.get('mttc_s'))} "
-            f"(yardstick {fmt(yardstick)}) · closed within deadline "
-            f"{'—' if not isinstance(within, (int, float)) else f'{within * 100:.0f} %'} · residents' requests "
-            f"resolved {'—' if not isinstance(requests, (int, float)) else f'{requests * 100:.0f} %'}")
+        self.kpi_label.setText(self.tr(
+            "KPIs (incidents, last 7 days): {incidents} incidents/h · {alarms} alarms/h · time to acknowledge {mtta} · "
+            "to dispatch {mttd} · to close {mttc} (yardstick {yardstick}) · closed within deadline {within} · "
+            "residents' requests resolved {requests}").format(
+            incidents=kpis.get("incidents_per_hour", 0), alarms=kpis.get("alarms_per_hour", 0),
+            mtta=fmt(kpis.get("mtta_s")), mttd=fmt(kpis.get("mttd_s")), mttc=fmt(kpis.get("mttc_s")),
+            yardstick=fmt(yardstick),
+            within="—" if not isinstance(within, (int, float)) else f"{within * 100:.0f} %",
+            requests="—" if not isinstance(requests, (int, float)) else f"{requests * 100:.0f} %"))
 
 
 def value_text(device: dict) -> str:
     """'70.7 ppm (limit 50)' for a device of an incident's payload."""
     limit = device.get("alarm_high") if device.get("alarm_high") is not None else device.get("alarm_low")
     text = number(device.get("value"), str(device.get("unit") or ""))
-    return text + (f" (limit {number(limit)})" if limit is not None else "")
+    if limit is None:
+        return text
+    return text + QCoreApplication.translate("CommandPanel", " (limit {limit})").format(limit=number(limit))

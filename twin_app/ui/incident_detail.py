@@ -8,21 +8,52 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
-from twin_app.core.texts import STATE_LABEL, cause_label, due_text, kind_label, number
-from twin_app.ui.command_panel import party_text, priority_text, unit_names, value_text
+from twin_app.core.i18n import QT_TRANSLATE_NOOP
+from twin_app.core.texts import cause_label, due_text, kind_label, number, order_status_label, state_label
+from twin_app.ui.command_panel import (
+    incident_title,
+    party_text,
+    priority_text,
+    proposal_why,
+    unit_names,
+    value_text,
+)
 
 PALETTE = ("#56b4e9", "#e69f00", "#009e73", "#f0e442", "#cc79a7", "#d55e00")
+TIMELINE_WHAT = {  # the kinds of timeline entries (machine names in the payload), as the operator reads them
+    "ack": QT_TRANSLATE_NOOP("IncidentDetail", "acknowledged"), "alarm": QT_TRANSLATE_NOOP("IncidentDetail", "alarm"),
+    "cleared": QT_TRANSLATE_NOOP("IncidentDetail", "cleared"), "closed": QT_TRANSLATE_NOOP("IncidentDetail", "closed"),
+    "command": QT_TRANSLATE_NOOP("IncidentDetail", "linked action"),
+    "comment": QT_TRANSLATE_NOOP("IncidentDetail", "comment"), "event": QT_TRANSLATE_NOOP("IncidentDetail", "event"),
+    "order": QT_TRANSLATE_NOOP("IncidentDetail", "order"), "result": QT_TRANSLATE_NOOP("IncidentDetail", "result"),
+    "shelve": QT_TRANSLATE_NOOP("IncidentDetail", "shelved"), "state": QT_TRANSLATE_NOOP("IncidentDetail", "state"),
+    "confirmed": QT_TRANSLATE_NOOP("IncidentDetail", "confirmed"),
+    "unconfirmed": QT_TRANSLATE_NOOP("IncidentDetail", "not confirmed"),
+}
+ACTION_WORD = {  # actuator commands (machine names), as the operator reads them
+    "on": QT_TRANSLATE_NOOP("IncidentDetail", "on"), "off": QT_TRANSLATE_NOOP("IncidentDetail", "off"),
+    "recall": QT_TRANSLATE_NOOP("IncidentDetail", "recall"),
+}
 TIMELINE_SHOWN = 60  # newest entries shown in the dock (the report has them all)
-COMMAND_STATE = {"sent": "… sent, waiting for the actuator", "confirmed": "✔ confirmed",
-                 "unconfirmed": "✘ NOT confirmed"}
+COMMAND_STATE = {  # English source texts, shown through QCoreApplication.translate("IncidentDetail", ...)
+    "sent": QT_TRANSLATE_NOOP("IncidentDetail", "… sent, waiting for the actuator"),
+    "confirmed": QT_TRANSLATE_NOOP("IncidentDetail", "✔ confirmed"),
+    "unconfirmed": QT_TRANSLATE_NOOP("IncidentDetail", "✘ NOT confirmed"),
+}
 
 
 def _e(value: object) -> str:
     return html.escape(str(value)) if value not in (None, "") else "—"
+
+
+def _word(table: dict[str, str], key: object) -> str:
+    """A machine word of the payload in the operator's language (as it is when unknown)."""
+    found = table.get(str(key))
+    return QCoreApplication.translate("IncidentDetail", found) if found else str(key or "")
 
 
 def _clock(ts: object) -> str:
@@ -62,8 +93,8 @@ class TrendWidget(QWidget):
         finite = self.values[np.isfinite(self.values)] if self.values.size else np.zeros(0)
         if len(self.times) < 2 or not finite.size:
             painter.setPen(QColor("#cccccc"))
-            painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "Collecting the live values of the devices in "
-                                                                  "alarm…")
+            painter.drawText(plot, Qt.AlignmentFlag.AlignCenter,
+                             self.tr("Collecting the live values of the devices in alarm…"))
             painter.end()
             return
         lo, hi = float(finite.min()), float(finite.max())
@@ -91,7 +122,7 @@ class TrendWidget(QWidget):
             box = QRectF(x(t) - 80 * k / 2, plot.bottom() + 2, 80, 14)
             painter.drawText(box, align, _clock(t))
         painter.drawText(QRectF(plot.left(), plot.bottom() + 16, plot.width(), 14), Qt.AlignmentFlag.AlignHCenter,
-                         f"time (last {max(1, round(span / 60))} min)")
+                         self.tr("time (last {minutes} min)").format(minutes=max(1, round(span / 60))))
         for label, limit in self.limits:
             painter.setPen(QPen(QColor("#ff6b6b"), 1.5, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(plot.left(), y(limit)), QPointF(plot.right(), y(limit)))
@@ -120,13 +151,13 @@ class IncidentDetailDock(QDockWidget):
     """The selected incident, whole: the operator runs it from here and the command panel."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Incident", parent)
+        super().__init__(parent)
         self.setObjectName("incident-detail-dock")
         self.clock: Callable[[], float] = time.time  # a replay sets its recording's clock
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.title = QLabel("Select an incident")
+        self.title = QLabel(body)
         self.title.setWordWrap(True)
         self.title.setStyleSheet("font-size:15pt; font-weight:bold; padding:4px;")
         layout.addWidget(self.title)
@@ -139,87 +170,124 @@ class IncidentDetailDock(QDockWidget):
         layout.addWidget(self.text, 1)
         self.setWidget(body)
         self.incident: dict | None = None
+        self.alarms: dict[str, dict] = {}  # the alarm payloads by id (the window may share the incident list's)
+        self._shown: tuple = (None, {}, None)
+        self.retranslate()
         self.show_incident(None, {})
+
+    def retranslate(self) -> None:
+        """Re-set the static texts in the language now installed and redraw the incident shown."""
+        self.setWindowTitle(self.tr("Incident"))
+        incident, orders, live_value = self._shown
+        self.show_incident(incident, orders, live_value)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt)
+        """A language switch at run time redraws in the new language."""
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def show_incident(self, incident: dict | None, orders: dict[str, dict],
                       live_value: Callable[[str], float | None] | None = None) -> None:
         """Draw an incident (None clears); `live_value` gives a device's value now, from this console's state."""
         self.incident = incident
+        self._shown = (incident, orders, live_value)
         shown = incident is not None and bool(incident.get("devices"))  # a trend only of devices in alarm
         self.trend.setVisible(shown)
         self.trend_title.setVisible(shown)
         if incident is None:
-            self.title.setText("Select an incident")
+            self.title.setText(self.tr("Select an incident"))
             self.text.setHtml("")
             return
         try:
             self._draw(incident, orders, live_value or (lambda _d: None))
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:  # an odd payload
-            self.text.setPlainText(f"This incident's payload cannot be shown whole ({type(exc).__name__}).")
+            self.text.setPlainText(self.tr("This incident's payload cannot be shown whole ({error}).").format(
+                error=type(exc).__name__))
 
     def _draw(self, incident: dict, orders: dict[str, dict], live_value: Callable[[str], float | None]) -> None:
         now = self.clock()
+        label = {  # the fixed words of the page (tr() outside the f-strings, where lupdate finds them)
+            "responsible": self.tr("Responsible:"), "proposed": self.tr("Proposed:"), "result": self.tr("Result:"),
+            "confidence": self.tr("Confidence"), "report": self.tr("Report"), "linked": self.tr("Linked actions"),
+            "actuator": self.tr("Actuator"), "command": self.tr("Command"), "state": self.tr("State"),
+            "actuator_now": self.tr("Actuator now"), "devices": self.tr("Devices in alarm"), "kind": self.tr("Kind"),
+            "device": self.tr("Device"), "last": self.tr("Last published"), "now": self.tr("Now"),
+            "cameras": self.tr("Cameras covering the place"),
+        }
         prio, colour = priority_text(incident.get("priority"))
-        self.title.setText(f"{prio} · {incident.get('title') or incident.get('id')}")
+        self.title.setText(f"{prio} · {incident_title(incident, self.alarms) or incident.get('id')}")
         self.title.setStyleSheet(f"font-size:15pt; font-weight:bold; padding:4px; color:{colour};")
-        state = STATE_LABEL.get(str(incident.get("state")), str(incident.get("state")))
+        state = state_label(incident.get("state"))
         unack = int(incident.get("unacknowledged") or 0)
-        unack_text = f" — <b style='color:#b2182b'>{unack} unacknowledged</b>" if unack else ""
-        parts = [f"<p><b>{_e(state)}</b>{unack_text}"
-                 f" · {_e(cause_label(str(incident.get('cause'))))} · raised {_clock(incident.get('created_ts'))}"
-                 f" · id {_e(incident.get('id'))}</p>",
-                 f"<p><b>Responsible:</b> {_e(party_text(incident, now))}</p>"]
+        unack_text = (" — <b style='color:#b2182b'>" + self.tr("{count} unacknowledged").format(count=unack)
+                      + "</b>") if unack else ""
+        head = self.tr("{state} · {cause} · raised {time} · id {id}").format(
+            state=f"<b>{_e(state)}</b>{unack_text}", cause=_e(cause_label(str(incident.get("cause")))),
+            time=_clock(incident.get("created_ts")), id=_e(incident.get("id")))
+        parts = [f"<p>{head}</p>",
+                 f"<p><b>{label['responsible']}</b> {_e(party_text(incident, now))}</p>"]
         proposal = incident.get("proposal") or {}
         if proposal and not incident.get("units"):
-            parts.append(f"<p><b>Proposed:</b> {_e(unit_names(proposal.get('units')))} — {_e(proposal.get('why'))}"
-                         "</p>")
+            parts.append(f"<p><b>{label['proposed']}</b> {_e(unit_names(proposal.get('units')))} — "
+                         f"{_e(proposal_why(proposal))}</p>")
         if incident.get("result"):
-            parts.append(f"<p style='background:#1f3b24; padding:4px'><b>Result:</b> {_e(incident['result'])}</p>")
+            parts.append(f"<p style='background:#1f3b24; padding:4px'><b>{label['result']}</b> "
+                         f"{_e(incident['result'])}</p>")
         detail = incident.get("detail") or {}
         if detail:
             rows = []
-            for key, label in (("text", "Says"), ("contact", "Contact"), ("snapshot", "Camera snapshot"),
-                               ("reporter", "Reported by"), ("device_id", "Camera"), ("gateway", "Gateway")):
+            for key, label in (("text", self.tr("Says")), ("contact", self.tr("Contact")),
+                               ("snapshot", self.tr("Camera snapshot")), ("reporter", self.tr("Reported by")),
+                               ("device_id", self.tr("Camera")), ("gateway", self.tr("Gateway"))):
                 if detail.get(key):
                     rows.append(f"<tr><td><b>{label}</b></td><td>{_e(detail[key])}</td></tr>")
             if isinstance(detail.get("confidence"), (int, float)):
-                rows.append(f"<tr><td><b>Confidence</b></td><td>{detail['confidence'] * 100:.0f} %</td></tr>")
+                rows.append(f"<tr><td><b>{label['confidence']}</b></td>"
+                            f"<td>{detail['confidence'] * 100:.0f} %</td></tr>")
             if detail.get("blind"):
                 blind = ", ".join(_e(d) for d in list(detail["blind"])[:20])
-                rows.append(f"<tr><td><b>Blind detectors ({_e(detail.get('blind_count'))})</b></td>"
-                            f"<td>{blind}</td></tr>")
-            parts.append("<h3>Report</h3><table cellpadding=2>" + "".join(rows) + "</table>")
+                blind_label = self.tr("Blind detectors ({count})").format(count=_e(detail.get("blind_count")))
+                rows.append(f"<tr><td><b>{blind_label}</b></td><td>{blind}</td></tr>")
+            parts.append(f"<h3>{label['report']}</h3><table cellpadding=2>" + "".join(rows) + "</table>")
         commands = incident.get("commands") or []
         if commands:
             rows = []
             for command in commands:
                 live = live_value(str(command.get("device_id")))
-                actuator = {1.0: "running / on", 0.0: "off", 2.0: "recalled"}.get(live, number(live)) \
-                    if live is not None else "no report"
-                state = COMMAND_STATE.get(str(command.get("state")), _e(command.get("state")))
-                rows.append(f"<tr><td>{_e(command.get('device_id'))}</td><td>{_e(command.get('action'))}</td>"
+                actuator = {1.0: self.tr("running / on"), 0.0: self.tr("off"), 2.0: self.tr("recalled")}.get(
+                    live, number(live)) if live is not None else self.tr("no report")
+                found = COMMAND_STATE.get(str(command.get("state")))
+                state = QCoreApplication.translate("IncidentDetail", found) if found else _e(command.get("state"))
+                action = _word(ACTION_WORD, command.get("action"))
+                rows.append(f"<tr><td>{_e(command.get('device_id'))}</td><td>{_e(action)}</td>"
                             f"<td>{state}</td><td>{_e(actuator)}</td></tr>")
-            parts.append("<h3>Linked actions</h3><table cellpadding=2><tr><th>Actuator</th><th>Command</th>"
-                         "<th>State</th><th>Actuator now</th></tr>" + "".join(rows) + "</table>")
+            parts.append(f"<h3>{label['linked']}</h3><table cellpadding=2><tr><th>{label['actuator']}"
+                         f"</th><th>{label['command']}</th><th>{label['state']}</th>"
+                         f"<th>{label['actuator_now']}</th></tr>" + "".join(rows) + "</table>")
         for order_id in incident.get("orders") or []:
             order = orders.get(order_id)
             if order is None:
-                parts.append(f"<p>Order {_e(order_id)}: closed</p>")
+                parts.append("<p>" + self.tr("Order {id}: closed").format(id=_e(order_id)) + "</p>")
                 continue
-            history = "".join(f"<li>{_clock(h.get('ts'))} {_e(str(h.get('status', '')).replace('_', ' '))}"
+            history = "".join(f"<li>{_clock(h.get('ts'))} {_e(order_status_label(h.get('status', '')))}"
                               f"{' — ' + _e(h.get('result')) if h.get('result') else ''}"
                               f"{' (' + _e(h.get('by')) + ')' if h.get('by') else ''}</li>"
                               for h in order.get("history") or [] if isinstance(h, dict))
-            parts.append(f"<h3>Order {_e(order_id)} — {_e(unit_names(order.get('units') or [order.get('unit')]))}"
-                         f"</h3><p>{_e(str(order.get('status')).replace('_', ' '))} · "
+            heading = self.tr("Order {id} — {units}").format(
+                id=_e(order_id), units=_e(unit_names(order.get("units") or [order.get("unit")])))
+            parts.append(f"<h3>{heading}</h3><p>{_e(order_status_label(order.get('status')))} · "
                          f"{_e(due_text(order.get('deadline_ts'), now))}</p><ul>{history}</ul>"
-                         + (f"<p><b>Result:</b> {_e(order['result'])}</p>" if order.get("result") else ""))
+                         + (f"<p><b>{label['result']}</b> {_e(order['result'])}</p>" if order.get("result")
+                            else ""))
         timeline = [e for e in incident.get("timeline") or [] if isinstance(e, dict)]
-        rows = "".join(f"<tr><td>{_clock(e.get('ts'))}</td><td>{_e(e.get('what'))}</td><td>{_e(e.get('text'))}</td>"
+        rows = "".join(f"<tr><td>{_clock(e.get('ts'))}</td><td>{_e(_word(TIMELINE_WHAT, e.get('what')))}</td>"
+                       f"<td>{_e(e.get('text'))}</td>"
                        f"<td>{_e(e.get('by')) if e.get('by') else ''}</td></tr>"
                        for e in reversed(timeline[-TIMELINE_SHOWN:]))
-        entries = f"{len(timeline)} entr{'y' if len(timeline) == 1 else 'ies'}"
-        parts.append(f"<h3>Timeline ({entries}, newest first)</h3><table cellpadding=2>{rows}</table>")
+        entries = (self.tr("Timeline ({count} entry, newest first)") if len(timeline) == 1 else
+                   self.tr("Timeline ({count} entries, newest first)")).format(count=len(timeline))
+        parts.append(f"<h3>{entries}</h3><table cellpadding=2>{rows}</table>")
         devices = incident.get("devices") or []
         if devices:
             rows = []
@@ -228,11 +296,13 @@ class IncidentDetailDock(QDockWidget):
                 now_value = number(live, str(device.get("unit") or "")) if live is not None else "—"
                 rows.append(f"<tr><td>{_e(kind_label(str(device.get('kind'))))}</td><td>{_e(device.get('device_id'))}"
                             f"</td><td>{_e(value_text(device))}</td><td><b>{_e(now_value)}</b></td></tr>")
-            parts.append("<h3>Devices in alarm</h3><table cellpadding=2><tr><th>Kind</th><th>Device</th>"
-                         "<th>Last published</th><th>Now</th></tr>" + "".join(rows) + "</table>")
+            parts.append(f"<h3>{label['devices']}</h3><table cellpadding=2><tr><th>{label['kind']}</th>"
+                         f"<th>{label['device']}</th><th>{label['last']}</th><th>{label['now']}</th>"
+                         "</tr>" + "".join(rows) + "</table>")
         cameras = incident.get("cameras") or []
         if cameras:
-            parts.append("<h3>Cameras covering the place</h3><p>" + ", ".join(_e(c) for c in cameras) + "</p>")
+            parts.append(f"<h3>{label['cameras']}</h3><p>" + ", ".join(_e(c) for c in cameras)
+                         + "</p>")
         self.text.setHtml("".join(parts))
 
     def set_trend(self, times: np.ndarray, values: np.ndarray, devices: list[dict]) -> None:
@@ -240,11 +310,12 @@ class IncidentDetailDock(QDockWidget):
         unit = str(devices[0].get("unit") or "") if devices else ""
         limits = []
         if devices:
-            for key, label in (("alarm_high", "alarm high"), ("alarm_low", "alarm low")):
+            for key, label in (("alarm_high", self.tr("alarm high")), ("alarm_low", self.tr("alarm low"))):
                 value = devices[0].get(key)
                 if isinstance(value, (int, float)) and math.isfinite(value):
                     limits.append((label, float(value)))
         names = [str(d.get("device_id")) for d in devices]
         kind = kind_label(str(devices[0].get("kind"))) if devices else ""
-        self.trend_title.setText(f"Trend: {kind} of {len(devices)} device(s) in alarm" if devices else "")
+        self.trend_title.setText(self.tr("Trend: {kind} of {count} device(s) in alarm").format(
+            kind=kind, count=len(devices)) if devices else "")
         self.trend.set_series(times, values, names, unit, limits)

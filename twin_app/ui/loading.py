@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 from twin_app.bim.district_cache import ensure_district
 from twin_app.bim.loader import LoadResult, load_model
@@ -52,7 +52,8 @@ class ModelLoader(QObject):
             registry = self.registry or registry
             index, problem = None, ""
             if registry is not None:
-                self.progress.emit(base + span * 0.95, "Reading the device registry")
+                self.progress.emit(base + span * 0.95,
+                                   QCoreApplication.translate("ModelLoader", "Reading the device registry"))
                 try:
                     index = DeviceIndex(read_registry(registry), result.model)
                 except InputError as exc:  # the model stays usable without its devices
@@ -61,7 +62,8 @@ class ModelLoader(QObject):
         except InputError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # the window must survive anything a load throws
-            self.failed.emit(f"{self.ifc_path or 'generated district'}: {type(exc).__name__}: {exc}")
+            where = self.ifc_path or QCoreApplication.translate("ModelLoader", "generated district")
+            self.failed.emit(f"{where}: {type(exc).__name__}: {exc}")
 
 
 def start_loader(loader: ModelLoader) -> QThread:

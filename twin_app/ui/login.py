@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import quote, urlparse, urlunparse
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -44,17 +45,20 @@ class LoginDialog(QDialog):
     def __init__(self, broker: str, check: Callable[[str, str], str | None] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Log in — Mumianling command center")
         self.check = check
+        self.broker = broker
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Log in to {broker}. Every action you take is recorded under this account."))
+        self.intro = QLabel(self)
+        self.intro.setWordWrap(True)
+        layout.addWidget(self.intro)
         form = QFormLayout()
         self.user_box = QLineEdit(self)
-        self.user_box.setPlaceholderText("user name")
         self.password_box = QLineEdit(self)
         self.password_box.setEchoMode(QLineEdit.EchoMode.Password)
-        form.addRow("User", self.user_box)
-        form.addRow("Password", self.password_box)
+        self.user_label = QLabel(self)
+        self.password_label = QLabel(self)
+        form.addRow(self.user_label, self.user_box)
+        form.addRow(self.password_label, self.password_box)
         layout.addLayout(form)
         self.message = QLabel("")
         self.message.setStyleSheet("color:#b2182b; font-weight:bold;")
@@ -66,14 +70,30 @@ class LoginDialog(QDialog):
         layout.addWidget(buttons)
         self.user = ""
         self.password = ""
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Re-set the static texts in the language now installed."""
+        self.setWindowTitle(self.tr("Log in — Mumianling command center"))
+        self.intro.setText(self.tr("Log in to {broker}. Every action you take is recorded under this account.").format(
+            broker=self.broker))
+        self.user_box.setPlaceholderText(self.tr("user name"))
+        self.user_label.setText(self.tr("User"))
+        self.password_label.setText(self.tr("Password"))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt)
+        """A language switch at run time re-sets the static texts."""
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def _try(self) -> None:
         user, password = self.user_box.text().strip(), self.password_box.text()
         if not is_safe_name(user):
-            self.message.setText("A user name is letters, digits, '_', '.', ':' or '-'.")
+            self.message.setText(self.tr("A user name is letters, digits, '_', '.', ':' or '-'."))
             return
         if not password:
-            self.message.setText("Enter the password.")
+            self.message.setText(self.tr("Enter the password."))
             return
         problem = self.check(user, password) if self.check is not None else None
         if problem:

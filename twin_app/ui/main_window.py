@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         self.incident_detail = IncidentDetailDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.incident_detail)
         self.tabifyDockWidget(self.property_panel, self.incident_detail)
+        self.incident_detail.alarms = self.incident_dock.alarms  # one dict: the detail names the lead alarm too
         self.incident_dock.action_requested.connect(self.send_action)
         self.dispatch_dock.action_requested.connect(self.send_action)
         self.incident_dock.alarm_selected.connect(self._on_alarm_selected)
@@ -479,7 +480,7 @@ class MainWindow(QMainWindow):
         replay = self.live if isinstance(self.live, ReplayTelemetry) else None
         if replay is not None:
             prefix = self.tr("TRAINING") if replay.training else self.tr("REPLAY")
-            return f"{prefix} — {self.tr('Mumianling digital twin')}"
+            return prefix + " — " + self.tr("Mumianling digital twin")
         return self.tr("Mumianling digital twin — command center")
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802

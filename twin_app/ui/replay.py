@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.core.engine import StepResult
+from twin_app.core.i18n import QT_TRANSLATE_NOOP
 from twin_app.telemetry.replay import MODES, Marker, ReplaySession
 
 TICK_MS = 100
@@ -33,8 +34,28 @@ SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 STEP_JUMP_S = 10.0
 MARKER_COLOURS = {"alarm": "#d7301f", "incident": "#9e0142", "command": "#2b8cbe", "dispatch": "#1a9850",
                   "action": "#969696"}
-MARKER_LABELS = {"alarm": "alarm", "incident": "incident", "command": "linked action", "dispatch": "dispatch",
-                 "action": "operator action"}
+MARKER_LABELS = {  # English source texts, shown through translate("Replay", ...)
+    "alarm": QT_TRANSLATE_NOOP("Replay", "alarm"), "incident": QT_TRANSLATE_NOOP("Replay", "incident"),
+    "command": QT_TRANSLATE_NOOP("Replay", "linked action"), "dispatch": QT_TRANSLATE_NOOP("Replay", "dispatch"),
+    "action": QT_TRANSLATE_NOOP("Replay", "operator action"),
+}
+MODE_LABELS = {  # the names of telemetry.replay.MODES, in the operator's language
+    "as_recorded": QT_TRANSLATE_NOOP("Replay", "As it happened"),
+    "re_evaluate": QT_TRANSLATE_NOOP("Replay", "Re-evaluated with today's rules"),
+    "training": QT_TRANSLATE_NOOP("Replay", "Training"),
+}
+
+
+def marker_label(kind: str) -> str:
+    """A marker's kind as the operator reads it."""
+    found = MARKER_LABELS.get(kind)
+    return QCoreApplication.translate("Replay", found) if found else kind
+
+
+def mode_label(mode: str) -> str:
+    """A replay mode as the operator reads it."""
+    found = MODE_LABELS.get(mode)
+    return QCoreApplication.translate("Replay", found) if found else MODES.get(mode, mode)
 
 
 def clock_text(t: float, with_date: bool = False) -> str:
@@ -51,7 +72,7 @@ class _Runtime:
     """What the window's status line asks of a runtime."""
 
     def __init__(self, name: str) -> None:
-        self.url_display = f"recording {name}"
+        self.url_display = QCoreApplication.translate("Replay", "recording {name}").format(name=name)
 
 
 class ReplayTelemetry(QObject):
@@ -169,7 +190,8 @@ class ReplayTelemetry(QObject):
         """A trainee's action goes to the training engine; outside training nothing is sent anywhere."""
         if not self.training:
             self.answered = {"replay": {"request": "replay", "verb": verb, "ok": False,
-                                        "message": "this is a replay: actions are taken only in training"}}
+                                        "message": QCoreApplication.translate(
+                                            "Replay", "this is a replay: actions are taken only in training")}}
             if self.session.last is not None:
                 self._emit(self.session.last)  # the window says why nothing happened
             return "replay"
@@ -235,7 +257,7 @@ class TimelineBar(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt)
         t = self.time_at(event.position().x())
         near = [m for m in self.markers if abs(self._x(m.ts) - event.position().x()) <= 4]
-        tip = clock_text(t) + "".join(f"\n{MARKER_LABELS.get(m.kind, m.kind)}: {m.text}" for m in near[:6])
+        tip = clock_text(t) + "".join(f"\n{marker_label(m.kind)}: {m.text}" for m in near[:6])
         self.setToolTip(tip)
         if event.buttons() & Qt.MouseButton.LeftButton and not self.forward_only:
             self.sought.emit(t)
@@ -245,7 +267,7 @@ class TimelineDock(QDockWidget):
     """Play, pause, speed, step, loop, jumps between alarms, and the timeline with its markers."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Replay", parent)
+        super().__init__(parent)
         self.setObjectName("timeline-dock")
         body = QWidget(self)
         layout = QVBoxLayout(body)
@@ -253,28 +275,27 @@ class TimelineDock(QDockWidget):
         row = QHBoxLayout()
         self.mode_label = QLabel("")
         self.mode_label.setStyleSheet("font-weight:bold; padding:2px 8px;")
-        self.back_button = QPushButton("◀◀ Alarm")
-        self.back_button.setToolTip("Previous alarm or incident")
-        self.step_back = QPushButton(f"◀ {STEP_JUMP_S:.0f} s")
-        self.play_button = QPushButton("▶ Play")
+        self.back_button = QPushButton(body)
+        self.step_back = QPushButton(body)
+        self.play_button = QPushButton(body)
         self.play_button.setCheckable(True)
-        self.step_forward = QPushButton(f"{STEP_JUMP_S:.0f} s ▶")
-        self.next_button = QPushButton("Alarm ▶▶")
-        self.next_button.setToolTip("Next alarm or incident")
+        self.step_forward = QPushButton(body)
+        self.next_button = QPushButton(body)
         self.speed_box = QComboBox()
         for speed in SPEEDS:
             self.speed_box.addItem(f"×{speed:g}", speed)
         self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
-        self.loop_box = QCheckBox("Loop")
-        self.end_button = QPushButton("End training and score")
+        self.loop_box = QCheckBox(body)
+        self.end_button = QPushButton(body)
         self.end_button.setStyleSheet("background:#ff8c00; color:black; font-weight:bold; padding:4px 10px;")
         self.clock_label = QLabel("")
         font = QFont(self.clock_label.font())
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
         self.clock_label.setFont(font)
+        self.speed_label = QLabel(body)
         for widget in (self.mode_label, self.back_button, self.step_back, self.play_button, self.step_forward,
-                       self.next_button, QLabel("Speed"), self.speed_box, self.loop_box):
+                       self.next_button, self.speed_label, self.speed_box, self.loop_box):
             row.addWidget(widget)
         row.addStretch(1)
         row.addWidget(self.clock_label)
@@ -282,12 +303,36 @@ class TimelineDock(QDockWidget):
         layout.addLayout(row)
         self.bar = TimelineBar(body)
         layout.addWidget(self.bar)
-        legend = QLabel("  ".join(f"<span style='color:{MARKER_COLOURS[k]}'>▮</span> {v}"
-                                  for k, v in MARKER_LABELS.items()))
-        legend.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(legend)
+        self.legend = QLabel(body)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.legend)
         self.setWidget(body)
         self.replay: ReplayTelemetry | None = None
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Re-set the static texts in the language now installed."""
+        self.setWindowTitle(self.tr("Replay"))
+        self.back_button.setText(self.tr("◀◀ Alarm"))
+        self.back_button.setToolTip(self.tr("Previous alarm or incident"))
+        self.step_back.setText(self.tr("◀ {seconds} s").format(seconds=f"{STEP_JUMP_S:.0f}"))
+        self.play_button.setText(self.tr("❚❚ Pause") if self.play_button.isChecked() else self.tr("▶ Play"))
+        self.step_forward.setText(self.tr("{seconds} s ▶").format(seconds=f"{STEP_JUMP_S:.0f}"))
+        self.next_button.setText(self.tr("Alarm ▶▶"))
+        self.next_button.setToolTip(self.tr("Next alarm or incident"))
+        self.speed_label.setText(self.tr("Speed"))
+        self.loop_box.setText(self.tr("Loop"))
+        self.end_button.setText(self.tr("End training and score"))
+        self.legend.setText("  ".join(f"<span style='color:{MARKER_COLOURS[k]}'>▮</span> {marker_label(k)}"
+                                      for k in MARKER_LABELS))
+        if self.replay is not None:
+            self.mode_label.setText(mode_label(self.replay.session.mode))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt)
+        """A language switch at run time re-sets the static texts."""
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def attach(self, replay: ReplayTelemetry) -> None:
         """Drive `replay` from the controls."""
@@ -296,7 +341,7 @@ class TimelineDock(QDockWidget):
         self.bar.start, self.bar.end = session.start, session.end
         self.bar.markers = session.markers
         self.bar.forward_only = replay.training
-        self.mode_label.setText(MODES[session.mode])
+        self.mode_label.setText(mode_label(session.mode))
         self.mode_label.setStyleSheet("font-weight:bold; padding:2px 8px; "
                                       + ("background:#ff8c00; color:black;" if replay.training else
                                          "background:#2b5c8a; color:white;"))
@@ -317,7 +362,7 @@ class TimelineDock(QDockWidget):
     def _play(self, on: bool) -> None:
         if self.replay is not None:
             self.replay.play(on)
-        self.play_button.setText("❚❚ Pause" if on else "▶ Play")
+        self.play_button.setText(self.tr("❚❚ Pause") if on else self.tr("▶ Play"))
 
     def show_position(self, t: float) -> None:
         if self.replay is None:
@@ -330,7 +375,7 @@ class TimelineDock(QDockWidget):
         if not self.replay.playing and self.play_button.isChecked():
             self.play_button.blockSignals(True)
             self.play_button.setChecked(False)
-            self.play_button.setText("▶ Play")
+            self.play_button.setText(self.tr("▶ Play"))
             self.play_button.blockSignals(False)
 
 

@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtCore import QCoreApplication, QMarginsF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -118,7 +118,9 @@ def _write_pdf(html: str, path: Path, title: str) -> None:
             painter.setFont(footer_font)
             painter.setPen(Qt.GlobalColor.darkGray)
             painter.drawText(QRectF(0, body_h, width, footer_h), Qt.AlignmentFlag.AlignRight
-                             | Qt.AlignmentFlag.AlignBottom, f"{title} — page {page + 1} of {pages}")
+                             | Qt.AlignmentFlag.AlignBottom,
+                             QCoreApplication.translate("ReportExport", "{title} — page {page} of {pages}").format(
+                                 title=title, page=page + 1, pages=pages))
     finally:
         painter.end()
     if not path.exists() or path.stat().st_size == 0:

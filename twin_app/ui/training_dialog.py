@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QUrl
+from PySide6.QtCore import QByteArray, QEvent, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtSvgWidgets import QSvgWidget
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
@@ -18,7 +18,7 @@ class TrainingReportDialog(QDialog):
 
     def __init__(self, html: str, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Training report")
+        self.path = path
         self.resize(1200, 820)
         layout = QVBoxLayout(self)
         charts = _SVG.findall(html)
@@ -32,12 +32,25 @@ class TrainingReportDialog(QDialog):
             widget.setMinimumHeight(260)
             layout.addWidget(widget, 2)
             self.charts.append(widget)
-        saved = QLabel(f"Saved as {path}")
-        saved.setWordWrap(True)
-        layout.addWidget(saved)
+        self.saved = QLabel(self)
+        self.saved.setWordWrap(True)
+        layout.addWidget(self.saved)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        browser = QPushButton("Open in the browser")
-        browser.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
-        buttons.addButton(browser, QDialogButtonBox.ButtonRole.ActionRole)
+        self.browser = QPushButton(self)
+        self.browser.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
+        buttons.addButton(self.browser, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Re-set the static texts in the language now installed (the report itself keeps its language)."""
+        self.setWindowTitle(self.tr("Training report"))
+        self.saved.setText(self.tr("Saved as {path}").format(path=self.path))
+        self.browser.setText(self.tr("Open in the browser"))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt)
+        """A language switch at run time re-sets the static texts."""
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)

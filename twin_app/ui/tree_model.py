@@ -76,8 +76,12 @@ class ElementTreeModel(QAbstractItemModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return "Model"
+            return self.tr("Model")
         return None
+
+    def retranslate(self) -> None:
+        """Tell the views that the header's text changed language."""
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 0)
 
     def index_of_element(self, element: int) -> QModelIndex:
         """The item index of an element, invalid for the hidden root or an unknown element."""
