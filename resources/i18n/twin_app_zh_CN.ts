@@ -107,6 +107,33 @@
     </message>
 </context>
 <context>
+    <name>DeviceStates</name>
+    <message>
+        <source>no data</source>
+        <translation>无数据</translation>
+    </message>
+    <message>
+        <source>normal</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <source>stale</source>
+        <translation>数据过期</translation>
+    </message>
+    <message>
+        <source>offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <source>warning</source>
+        <translation>预警</translation>
+    </message>
+    <message>
+        <source>alarm</source>
+        <translation>报警</translation>
+    </message>
+</context>
+<context>
     <name>DispatchDock</name>
     <message>
         <source>Dispatch</source>
@@ -1155,6 +1182,25 @@
     </message>
 </context>
 <context>
+    <name>LegendDock</name>
+    <message>
+        <source>Live state</source>
+        <translation>实时状态</translation>
+    </message>
+    <message>
+        <source>Measurement kind</source>
+        <translation>监测类型</translation>
+    </message>
+    <message>
+        <source>All kinds</source>
+        <translation>全部类型</translation>
+    </message>
+    <message>
+        <source>Select an element for its live values</source>
+        <translation>选择构件查看实时数值</translation>
+    </message>
+</context>
+<context>
     <name>LoginDialog</name>
     <message>
         <source>Log in — Mumianling command center</source>
@@ -1418,6 +1464,30 @@
     <message>
         <source>Loading…</source>
         <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>Loading the model…</source>
+        <translation>正在加载模型…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Loading</source>
+        <translation>加载中</translation>
+    </message>
+    <message>
+        <source>Loading cancelled</source>
+        <translation>已取消加载</translation>
+    </message>
+    <message>
+        <source>Loading cancelled: the model on screen is kept</source>
+        <translation>已取消加载：保留当前模型</translation>
+    </message>
+    <message>
+        <source>Loading cancelled: File › Open IFC… opens a model</source>
+        <translation>已取消加载：可通过 文件 › 打开 IFC… 打开模型</translation>
     </message>
     <message>
         <source>Open an IFC model</source>
@@ -1751,8 +1821,64 @@
 <context>
     <name>PropertyPanel</name>
     <message>
+        <source>no reading yet · {state}</source>
+        <translation>尚无读数 · {state}</translation>
+    </message>
+    <message>
+        <source>{seconds} s ago</source>
+        <translation>{seconds} 秒前</translation>
+    </message>
+    <message>
+        <source>Properties</source>
+        <translation>属性</translation>
+    </message>
+    <message>
+        <source>Property</source>
+        <translation>属性</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>值</translation>
+    </message>
+    <message>
+        <source>Element</source>
+        <translation>构件</translation>
+    </message>
+    <message>
+        <source>IFC class</source>
+        <translation>IFC 类型</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Long name</source>
+        <translation>全称</translation>
+    </message>
+    <message>
+        <source>Building</source>
+        <translation>楼栋</translation>
+    </message>
+    <message>
+        <source>Storey</source>
+        <translation>楼层</translation>
+    </message>
+    <message>
         <source>Loading properties…</source>
         <translation>正在加载属性…</translation>
+    </message>
+    <message>
+        <source>Devices ({count})</source>
+        <translation>设备（{count}）</translation>
+    </message>
+    <message>
+        <source>alarm/warn {limits}</source>
+        <translation>报警/预警 {limits}</translation>
+    </message>
+    <message>
+        <source>… {count} more</source>
+        <translation>… 另有 {count} 个</translation>
     </message>
     <message>
         <source>no answer</source>
@@ -1765,6 +1891,10 @@
     <message>
         <source>reason</source>
         <translation>原因</translation>
+    </message>
+    <message>
+        <source>Attributes</source>
+        <translation>属性字段</translation>
     </message>
 </context>
 <context>

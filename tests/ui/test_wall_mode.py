@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from tests.conftest import DATA
 from tests.ui.conftest import load_into
@@ -168,7 +168,7 @@ PICK_SCRIPT = textwrap.dedent("""
     import sys
     from pathlib import Path
     from PySide6.QtCore import QPoint, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QPushButton
     from PySide6.QtTest import QTest
     from twin_app.ui.app import configure_rendering
     from twin_app.ui.main_window import MainWindow
@@ -287,3 +287,19 @@ def test_fly_to_an_element_frames_it(qtbot, window) -> None:
     window.render_now()
     assert scene.projected_extent(door) >= 0.25
     assert np.isfinite(scene.projected_extent(door))
+
+
+def test_a_long_load_shows_progress_and_can_be_cancelled(qtbot, window, tmp_path) -> None:
+    import multiprocessing
+
+    ifc = tmp_path / "fresh.ifc"  # a path not in the cache: it is tessellated in a worker process
+    ifc.write_bytes((DATA / "Duplex_A_20110907.ifc").read_bytes() + b"\n")
+    window.start_loading(ifc, {})
+    qtbot.waitUntil(lambda: window.progress_bar.value() > 0, timeout=60_000)  # tessellating, with progress
+    with qtbot.waitSignal(window.load_cancelled, timeout=60_000):
+        window.progress_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+    assert window.model is None and window.progress_dialog is None
+    assert "cancelled" in window.progress_label.text().lower()
+    qtbot.waitUntil(lambda: not multiprocessing.active_children(), timeout=10_000)  # the worker is gone
+    load_into(qtbot, window, DATA / "Duplex_A_20110907.ifc")  # and the next load works
+    assert window.model is not None

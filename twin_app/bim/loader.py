@@ -22,7 +22,7 @@ import numpy as np
 import platformdirs
 
 from twin_app.bim.tessellate import ProgressFn
-from twin_app.core.errors import InputError
+from twin_app.core.errors import CancelledError, InputError
 from twin_app.core.model import Category, CategoryMesh, DistrictModel
 
 LOADER_VERSION = 3
@@ -243,7 +243,11 @@ def run_in_child(work: Callable[..., None], args: tuple, where: str, doing: str,
                 else:
                     continue
             if kind == "progress":
-                report(fraction, message)
+                try:
+                    report(fraction, message)
+                except CancelledError:  # the user stopped it: the worker goes at once
+                    proc.kill()
+                    raise
             else:
                 outcome = (kind, fraction, message)
     finally:

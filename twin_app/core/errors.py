@@ -18,3 +18,7 @@ class InputError(Exception):
         super().__init__(f"{where}: {what}")
         self.where = where
         self.what = what
+
+
+class CancelledError(Exception):
+    """A long task stopped because the user cancelled it (raised from its progress callback)."""

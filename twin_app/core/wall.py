@@ -129,8 +129,8 @@ def wall_figures(incidents: list[dict], orders: list[dict], kpis: dict | None, d
     total = int(states.size)
     online = None
     if total:
-        seen = ~np.isin(states, np.array([int(s) for s in NOT_ONLINE], dtype=states.dtype))
-        online = float(np.count_nonzero(seen)) / total
+        tally = np.bincount(states.astype(np.intp, copy=False), minlength=max(int(s) for s in NOT_ONLINE) + 1)
+        online = float(total - sum(int(tally[int(s)]) for s in NOT_ONLINE)) / total
     age = _number(data_age_s)
     return WallFigures(
         **counts, open_orders=open_orders, overdue_orders=overdue, mean_handling_s=_number(kpis.get("mttc_s")),

@@ -16,6 +16,7 @@ from twin_app.core.database import EngineDatabase
 from twin_app.core.devices import DeviceIndex
 from twin_app.core.engine import Engine, StepResult
 from twin_app.core.errors import InputError
+from twin_app.core.i18n import source_language
 from twin_app.core.inbox import Inbox
 from twin_app.telemetry.ingest import DEFAULT_ROOT, Ingest
 from twin_app.telemetry.mqtt import BrokerUrl, MqttLink
@@ -96,7 +97,15 @@ class Runtime:
             self.lock.release()
 
     def step(self, now: float | None = None) -> StepResult:
-        """Drain the inbox into the engine (on the consuming thread); the recorder takes it in first."""
+        """Drain the inbox into the engine (on the consuming thread); the recorder takes it in first.
+
+        What the engine publishes, records and audits stays in the source language (English), whatever language
+        a console on this process shows: each console translates from the payloads' machine fields.
+        """
+        with source_language():
+            return self._step(now)
+
+    def _step(self, now: float | None) -> StepResult:
         drained = self.inbox.drain()
         now = time.time() if now is None else now
         if self.recorder is not None:

@@ -237,11 +237,11 @@ class IncidentDetailDock(QDockWidget):
         detail = incident.get("detail") or {}
         if detail:
             rows = []
-            for key, label in (("text", self.tr("Says")), ("contact", self.tr("Contact")),
-                               ("snapshot", self.tr("Camera snapshot")), ("reporter", self.tr("Reported by")),
-                               ("device_id", self.tr("Camera")), ("gateway", self.tr("Gateway"))):
+            for key, name in (("text", self.tr("Says")), ("contact", self.tr("Contact")),
+                              ("snapshot", self.tr("Camera snapshot")), ("reporter", self.tr("Reported by")),
+                              ("device_id", self.tr("Camera")), ("gateway", self.tr("Gateway"))):
                 if detail.get(key):
-                    rows.append(f"<tr><td><b>{label}</b></td><td>{_e(detail[key])}</td></tr>")
+                    rows.append(f"<tr><td><b>{name}</b></td><td>{_e(detail[key])}</td></tr>")
             if isinstance(detail.get("confidence"), (int, float)):
                 rows.append(f"<tr><td><b>{label['confidence']}</b></td>"
                             f"<td>{detail['confidence'] * 100:.0f} %</td></tr>")

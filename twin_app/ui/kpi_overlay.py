@@ -144,6 +144,10 @@ class KpiOverlay(QWidget):
     # -- figures ------------------------------------------------------------------------------------
     def set_figures(self, figures: WallFigures) -> None:
         """Show these figures; each tile takes the colour of its level (`twin_app.core.wall.tile_levels`)."""
+        if figures == getattr(self, "_shown", None):
+            return  # nothing changed: no relayout, no restyle
+        before = dict(self.levels) if getattr(self, "_shown", None) is not None else {}
+        self._shown = figures
         self.figures = figures
         self.levels = tile_levels(figures)
         values = self._values(figures)
@@ -151,7 +155,8 @@ class KpiOverlay(QWidget):
             tile.value.setText(values[key])
             tile.level = self.levels[key]
         self._tooltips(figures)
-        self._restyle()
+        if self.levels != before:  # a style sheet costs tens of ms: only when a tile changes colour
+            self._restyle()
 
     def tile_text(self, key: str) -> tuple[str, str]:
         """(label, value) of a tile as shown."""
@@ -206,7 +211,8 @@ class KpiOverlay(QWidget):
         for key, tile in self.tiles.items():
             tile.label.setText(labels[key])
         self.setAccessibleName(self.tr("Key figures"))
-        self.set_figures(self.figures)  # the units of the values too
+        self._shown = None  # the values again, in the new language's units
+        self.set_figures(self.figures)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         if event.type() == QEvent.Type.LanguageChange:

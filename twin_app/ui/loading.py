@@ -9,7 +9,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 from twin_app.bim.district_cache import ensure_district
 from twin_app.bim.loader import LoadResult, load_model
 from twin_app.core.devices import DeviceIndex
-from twin_app.core.errors import InputError
+from twin_app.core.errors import CancelledError, InputError
 from twin_app.core.registry import read_registry
 
 
@@ -27,20 +27,31 @@ class ModelLoader(QObject):
     progress = Signal(float, str)
     loaded = Signal(object, object, str)  # LoadResult, DeviceIndex or None, registry problem ("" when none)
     failed = Signal(str)
+    cancelled = Signal()
 
     def __init__(self, ifc_path: Path | None, district_args: dict, registry: Path | None = None) -> None:
         super().__init__()
+        self._cancel = False
         self.ifc_path = ifc_path
         self.district_args = district_args
         self.registry = registry
 
+    def cancel(self) -> None:
+        """Stop at the next progress report (any thread): the worker process is killed, `cancelled` is emitted."""
+        self._cancel = True
+
+    def _report(self, fraction: float, message: str) -> None:
+        if self._cancel:
+            raise CancelledError(message)
+        self.progress.emit(fraction, message)
+
     def run(self) -> None:
-        """Generate when needed, then load; emits `loaded` or `failed` once."""
+        """Generate when needed, then load; emits `loaded`, `failed` or `cancelled` once."""
         try:
             path = self.ifc_path
             registry: Path | None = None
             if path is None:
-                generated = ensure_district(progress=lambda f, m: self.progress.emit(0.4 * f, m),
+                generated = ensure_district(progress=lambda f, m: self._report(0.4 * f, m),
                                             isolated=True, **self.district_args)
                 path, registry = generated.ifc_path, generated.registry_path
                 base, span = 0.4, 0.6
@@ -48,7 +59,7 @@ class ModelLoader(QObject):
                 candidate = path.with_name("devices.parquet")
                 registry = candidate if candidate.is_file() else None
                 base, span = 0.0, 1.0
-            result: LoadResult = load_model(path, progress=lambda f, m: self.progress.emit(base + span * 0.9 * f, m))
+            result: LoadResult = load_model(path, progress=lambda f, m: self._report(base + span * 0.9 * f, m))
             registry = self.registry or registry
             index, problem = None, ""
             if registry is not None:
@@ -58,7 +69,11 @@ class ModelLoader(QObject):
                     index = DeviceIndex(read_registry(registry), result.model)
                 except InputError as exc:  # the model stays usable without its devices
                     problem = str(exc)
+            if self._cancel:
+                raise CancelledError("loaded")
             self.loaded.emit(result, index, problem)
+        except CancelledError:
+            self.cancelled.emit()
         except InputError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # the window must survive anything a load throws
@@ -73,5 +88,6 @@ def start_loader(loader: ModelLoader) -> QThread:
     thread.started.connect(loader.run)
     loader.loaded.connect(thread.quit)
     loader.failed.connect(thread.quit)
+    loader.cancelled.connect(thread.quit)
     thread.start()
     return thread

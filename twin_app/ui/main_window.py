@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QProgressDialog,
     QToolBar,
     QTreeView,
     QVBoxLayout,
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
 
     model_ready = Signal()
     load_failed = Signal(str)
+    load_cancelled = Signal()
     selection_changed = Signal(int)
     telemetry_drawn = Signal()
     telemetry_failed = Signal(str)  # the telemetry could not start (the message says why)
@@ -115,6 +118,8 @@ class MainWindow(QMainWindow):
         self._render_pending = False
         self._press_pos: tuple[int, int] | None = None
         self._loader: ModelLoader | None = None
+        self.progress_dialog: QProgressDialog | None = None
+        self._retired: list = []  # (thread, loader) of loads replaced before their thread ended
         self._loader_thread = None
 
         central = QWidget(self)
@@ -655,15 +660,65 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(self.tr("Loading…"))
         self.model_source = {"district": dict(district_args)} if ifc_path is None else \
             {"ifc": str(Path(ifc_path).resolve())}  # a recording names it, so that a replay opens the same model
+        self._retire_loader()
         self._loader = ModelLoader(ifc_path, district_args, registry)
         self._loader.progress.connect(self._on_progress)
         self._loader.loaded.connect(self._on_loaded)
         self._loader.failed.connect(self._on_failed)
+        self._loader.cancelled.connect(self._on_cancelled)
+        self.progress_dialog = QProgressDialog(self.tr("Loading the model…"), self.tr("Cancel"), 0, 1000, self)
+        self.progress_dialog.setWindowTitle(self.tr("Loading"))
+        self.progress_dialog.setMinimumDuration(800)  # a model read from the cache shows no dialog
+        self.progress_dialog.setAutoClose(False)
+        self.progress_dialog.setAutoReset(False)
+        self.progress_dialog.canceled.connect(self.cancel_loading)  # on this thread: the loader's is busy
         self._loader_thread = start_loader(self._loader)
 
+    def _retire_loader(self) -> None:
+        """The previous load's thread is kept until it has finished (a QThread destroyed running aborts the
+        process); a load still running is cancelled and its late signals are ignored."""
+        thread, loader = self._loader_thread, self._loader
+        if thread is None or loader is None:
+            return
+        for signal, slot in ((loader.progress, self._on_progress), (loader.loaded, self._on_loaded),
+                             (loader.failed, self._on_failed), (loader.cancelled, self._on_cancelled)):
+            with contextlib.suppress(RuntimeError, TypeError):  # its thread's quit stays connected
+                signal.disconnect(slot)
+        if thread.isRunning():
+            loader.cancel()
+            self._retired.append((thread, loader))
+            thread.finished.connect(lambda t=thread: self._retired.__setitem__(
+                slice(None), [r for r in self._retired if r[0] is not t]))
+        self._close_progress()
+
     def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress_bar.setValue(int(1000 * max(0.0, min(1.0, fraction))))
+        value = int(1000 * max(0.0, min(1.0, fraction)))
+        self.progress_bar.setValue(value)
         self.progress_label.setText(message)
+        if self.progress_dialog is not None and self.progress_dialog.wasCanceled():
+            self.cancel_loading()
+        elif self.progress_dialog is not None:
+            self.progress_dialog.setValue(value)
+            self.progress_dialog.setLabelText(message)
+
+    def _close_progress(self) -> None:
+        if self.progress_dialog is not None:
+            self.progress_dialog.close()
+            self.progress_dialog.deleteLater()
+            self.progress_dialog = None
+
+    def cancel_loading(self) -> None:
+        """Stop the model being loaded (its worker process is killed); the model on screen stays."""
+        if self._loader is not None:
+            self._loader.cancel()
+
+    def _on_cancelled(self) -> None:
+        self._close_progress()
+        self.progress_bar.hide()
+        self.progress_label.setText(self.tr("Loading cancelled"))
+        self.statusBar().showMessage(self.tr("Loading cancelled: the model on screen is kept") if self.model is not
+                                     None else self.tr("Loading cancelled: File › Open IFC… opens a model"), 10000)
+        self.load_cancelled.emit()
 
     def warn(self, title: str, message: str) -> QMessageBox:
         """A non-modal warning: it never blocks the event loop (telemetry keeps flowing behind it)."""
@@ -679,6 +734,7 @@ class MainWindow(QMainWindow):
             self.start_loading(Path(path), {})
 
     def _on_failed(self, message: str) -> None:
+        self._close_progress()
         self.progress_bar.hide()
         self.progress_label.setText(self.tr("Load failed"))
         if self.model is not None:
@@ -687,6 +743,7 @@ class MainWindow(QMainWindow):
         self.load_failed.emit(message)
 
     def _on_loaded(self, result: LoadResult, devices: DeviceIndex | None, registry_problem: str) -> None:
+        self._close_progress()
         self.progress_label.setText(self.tr("Building the scene…"))
         self.set_model(result)
         self.devices = devices
@@ -1137,6 +1194,7 @@ class MainWindow(QMainWindow):
         self.tree.setEnabled(True)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current)
         self.properties = PropertyReader(model.meta["source"]) if model.meta.get("source") else None
+        self.property_panel.prefetch(self.properties)  # the file is opened on the panel's worker, not here
         self.devices = None
         self.property_panel.show_element(model, -1, None, None)
         for i in range(self.tree_model.rowCount()):
@@ -1455,9 +1513,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: object) -> None:  # noqa: N802
         self._save_layout()
         self._render_timer.stop()
+        self.property_panel.shutdown()
         self.stop_live()
-        if self._loader_thread is not None and self._loader_thread.isRunning():
-            self._loader_thread.quit()
-            self._loader_thread.wait(2000)
+        if self._loader is not None:
+            self._loader.cancel()
+        for thread in [self._loader_thread, *(t for t, _ in self._retired)]:
+            if thread is not None and thread.isRunning():
+                thread.quit()
+                thread.wait(5000)
         self.plotter.close()
         super().closeEvent(event)

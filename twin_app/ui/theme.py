@@ -203,7 +203,10 @@ def apply_theme(app: QApplication, name: str, scale: float = 1.0) -> None:
     app.setFont(font)
     # the style sheet last: setting it polishes every widget again, with the application's new font (a font set
     # after an application style sheet does not reach the widgets that exist)
-    app.setStyleSheet(style_sheet(name, scale) + f"\nQWidget {{ font-size: {base * scale:.1f}pt; }}")
+    sheet = style_sheet(name, scale)
+    if sheet or scale != 1.0:
+        sheet += f"\nQWidget {{ font-size: {base * scale:.1f}pt; }}"
+    app.setStyleSheet(sheet)
     app.setProperty(THEME_PROPERTY, name)
     app.setProperty(SCALE_PROPERTY, float(scale))
 
