@@ -303,3 +303,32 @@ def test_a_long_load_shows_progress_and_can_be_cancelled(qtbot, window, tmp_path
     qtbot.waitUntil(lambda: not multiprocessing.active_children(), timeout=10_000)  # the worker is gone
     load_into(qtbot, window, DATA / "Duplex_A_20110907.ifc")  # and the next load works
     assert window.model is not None
+
+
+def test_chinese_names_are_drawn_in_the_tree_not_boxes(qtbot, window) -> None:
+    from PySide6.QtGui import QImage, QPainter
+
+    from twin_app.ui.app import register_fonts
+
+    assert register_fonts() is not None  # Noto Sans CJK (fonts-noto-cjk) is there and Qt has it
+    load_into(qtbot, window, DATA / "mumianling_zh.ifc")
+    names = {str(n) for n in window.model.name}
+    assert "木棉岭社区 1栋" in names
+    building = int(window.model.of_class("IfcBuilding")[0])
+    window.select_element(building)
+    assert window.tree.currentIndex().data().startswith("木棉岭社区 1栋")  # the tree shows the name as it is
+    font = window.tree.font()
+
+    def ink(text: str) -> bytes:
+        image = QImage(64, 64, QImage.Format.Format_Grayscale8)
+        image.fill(0)
+        painter = QPainter(image)
+        painter.setFont(font)
+        painter.setPen(Qt.GlobalColor.white)
+        painter.drawText(image.rect(), Qt.AlignmentFlag.AlignCenter, text)
+        painter.end()
+        return bytes(image.constBits())
+
+    glyphs = [ink(ch) for ch in "木棉岭栋"]
+    assert all(any(g) for g in glyphs)  # each character leaves ink
+    assert len(set(glyphs)) == len(glyphs)  # and no two look alike (missing glyphs are identical boxes)

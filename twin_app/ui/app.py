@@ -58,6 +58,21 @@ def no_display(command: str) -> bool:
     return True
 
 
+def register_fonts() -> str | None:
+    """Give Qt the CJK font file VTK's labels use (Noto Sans CJK), so Chinese names draw even where fontconfig
+    does not list it (a bundle on Windows); returns its family, None without one."""
+    from PySide6.QtGui import QFontDatabase
+
+    from twin_app.render.fonts import cjk_font_file
+
+    path = cjk_font_file()
+    if path is None:
+        return None
+    font_id = QFontDatabase.addApplicationFont(str(path))
+    families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+    return families[0] if families else None
+
+
 def set_identity(app: QApplication) -> None:
     """The app's own icon (window, task bar) and the desktop entry it belongs to (twin-app.desktop)."""
     from twin_app import resources
@@ -66,6 +81,7 @@ def set_identity(app: QApplication) -> None:
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     app.setDesktopFileName("twin-app")
+    register_fonts()
 
 
 def install_presentation(app: QApplication, args: argparse.Namespace) -> str:

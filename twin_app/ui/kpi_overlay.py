@@ -242,5 +242,8 @@ class KpiOverlay(QWidget):
             edge = f"border-left: {bar}px solid {c['low']};" if tile.level == "low" else f"padding-left: {bar}px;"
             tile.setStyleSheet(
                 f"QFrame#kpi-tile {{ background: {_rgba(background, alpha)}; border-radius: {radius}px; {edge} }}"
-                f"QLabel#kpi-label {{ color: {label}; background: transparent; }}"
-                f"QLabel#kpi-value {{ color: {text}; background: transparent; }}")
+                # the sizes here too: an application style sheet's font size would override setFont
+                f"QLabel#kpi-label {{ color: {label}; background: transparent; "
+                f"font-size: {LABEL_POINT_SIZE * self._scale:.1f}pt; font-weight: normal; }}"
+                f"QLabel#kpi-value {{ color: {text}; background: transparent; "
+                f"font-size: {VALUE_POINT_SIZE * self._scale:.1f}pt; font-weight: bold; }}")

@@ -40,7 +40,7 @@ from twin_app.core.view_state import THEMES, ViewState, filter_states, focus_for
 from twin_app.core.wall import WallFigures, wall_figures
 from twin_app.render.scene import DistrictScene, IncidentMarker
 from twin_app.ui import settings
-from twin_app.ui.command_panel import DispatchDock, IncidentDock
+from twin_app.ui.command_panel import DispatchDock, IncidentDock, incident_title
 from twin_app.ui.gc_guard import collect_on_gui_thread
 from twin_app.ui.incident_detail import IncidentDetailDock
 from twin_app.ui.kpi_overlay import KpiOverlay
@@ -589,6 +589,9 @@ class MainWindow(QMainWindow):
             for dock, top in ((self.incident_dock, other.top()), (self.dispatch_dock, other.top() + half)):
                 dock.setFloating(True)
                 dock.setGeometry(other.left(), top, other.width(), half)
+        else:  # one screen: the incident's detail wide enough to read its timeline from 5 m
+            self.resizeDocks([self.incident_detail], [int(self.width() * 0.26)], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.incident_dock], [int(self.height() * 0.26)], Qt.Orientation.Vertical)
 
     def _show_kpi_overlay(self, on: bool) -> None:
         self.kpi_overlay.setVisible(on or self.view.wall)
@@ -1073,7 +1076,7 @@ class MainWindow(QMainWindow):
         if result.orders:
             self.dispatch_dock.update_orders(result.orders)
         if result.incidents:
-            self.dispatch_dock.titles.update({k: str(v.get("title") or k) for k, v in result.incidents if v})
+            self.dispatch_dock.titles.update({k: incident_title(v, dock.alarms) or k for k, v in result.incidents if v})
             shown = self.incident_detail.incident
             if shown is not None:
                 self._show_incident_detail(dock.incident(str(shown.get("id"))) or shown)
@@ -1094,7 +1097,7 @@ class MainWindow(QMainWindow):
         markers = []
         for incident in self.incident_dock.incidents.values():
             element = self.model.index_of(str(incident.get("host_global_id", "")))
-            what = str(incident.get("title") or "").split(" — ")[0]
+            what = incident_title(incident, self.incident_dock.alarms).split(" — ")[0]
             where = " ".join(str(incident.get(k)) for k in ("building", "storey") if incident.get(k))
             markers.append(IncidentMarker(str(incident.get("id")), element, str(incident.get("priority")),
                                           bool(incident.get("unacknowledged")), f"{where} · {what}"[:60]))
@@ -1118,7 +1121,7 @@ class MainWindow(QMainWindow):
             more = self.tr(" (+{count} more)").format(count=len(critical) - 1) if len(critical) > 1 else ""
             replaying = isinstance(self.live, ReplayTelemetry) and not self.live.training
             self.critical_banner.setText(self.tr("◆◆ CRITICAL: {title}{more} — {what}").format(
-                title=first.get("title"), more=more,
+                title=incident_title(first, self.incident_dock.alarms), more=more,
                 what=self.tr("in the recording (a replay takes no actions)") if replaying else
                 self.tr("acknowledge in the incident list")))
         self.critical_banner.setVisible(bool(critical))
