@@ -32,6 +32,7 @@ done
 log() { printf '[twin-app smoke] %s\n' "$*" >&2; }
 started=$SECONDS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/twin-app-smoke.XXXXXX")
+export TWIN_APP_SETTINGS="$WORK/settings.ini"  # the console's own settings (theme, layouts): none of this user's
 MOSQUITTO_PID=""
 SERVE_PID=""
 cleanup() {
@@ -143,8 +144,9 @@ w, h = image.size
 view = image.crop((int(w * 0.2), int(h * 0.08), int(w * 0.78), int(h * 0.6)))  # the 3D view between the docks
 colours = view.getcolors(maxcolors=1 << 20)
 assert colours is not None and len(colours) >= 50, f"{len(colours or [])} colours in the 3D view: blank?"
-# the towers are light grey/beige: some such pixels, and not everywhere
-light = sum(n for n, (r, g, b) in colours if min(r, g, b) > 150)
+# the towers are lighter than the sky and the ground in both themes (grey in the dark one, beige in the light one):
+# some such pixels, and not everywhere
+light = sum(n for n, (r, g, b) in colours if min(r, g, b) > 95)
 share = light / (view.size[0] * view.size[1])
 assert 0.005 < share < 0.6, f"light (tower) pixels: {share:.1%} of the 3D view"
 print(f"{len(colours)} colours in the 3D view, towers {share:.1%}")

@@ -16,12 +16,6 @@ DATA = Path(__file__).parent.parent / "data"
 WIDTH, HEIGHT = 1000, 700
 
 
-@pytest.fixture
-def plotter():
-    pv.global_theme.multi_samples = 0
-    p = pv.Plotter(off_screen=True, window_size=(WIDTH, HEIGHT))
-    yield p
-    p.close()
 
 
 @pytest.fixture(scope="module")

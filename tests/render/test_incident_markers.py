@@ -11,12 +11,6 @@ from twin_app.render.scene import INCIDENT_STYLE, DistrictScene, IncidentMarker
 WIDTH, HEIGHT = 1920, 1080
 
 
-@pytest.fixture
-def plotter():
-    pv.global_theme.multi_samples = 0
-    p = pv.Plotter(off_screen=True, window_size=(WIDTH, HEIGHT))
-    yield p
-    p.close()
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,6 @@ from twin_app.render.scene import (
 WIDTH, HEIGHT = 1000, 700
 
 
-@pytest.fixture
-def plotter():
-    pv.global_theme.multi_samples = 0
-    p = pv.Plotter(off_screen=True, window_size=(WIDTH, HEIGHT))
-    yield p
-    p.close()
 
 
 def _frame(plotter: pv.Plotter) -> np.ndarray:

@@ -3,7 +3,6 @@ step, stop() joins the step thread, the property panel reads the IFC file off th
 
 from __future__ import annotations
 
-import gc
 import json
 import threading
 import time
@@ -14,22 +13,13 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from twin_app.core.state import DeviceState
-from twin_app.ui.app import configure_rendering
 from twin_app.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, small_district):
-    configure_rendering()
-    win = MainWindow(size=(1400, 850))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.model_ready, timeout=120_000):
-        win.start_loading(small_district.ifc_path, {})
-    yield win
-    win.close()
-    gc.collect()
+def window(small_window):
+    """The main window with the small district (tests/ui/conftest.py)."""
+    return small_window
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 
@@ -12,22 +11,12 @@ import pytest
 
 from twin_app.core.state import DeviceState
 from twin_app.render.scene import N_SHADES
-from twin_app.ui.app import configure_rendering
-from twin_app.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, small_district):
-    configure_rendering()
-    win = MainWindow(size=(1400, 850))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.model_ready, timeout=120_000):
-        win.start_loading(small_district.ifc_path, {})
-    yield win
-    win.close()
-    gc.collect()
+def window(small_window):
+    """The main window with the small district (tests/ui/conftest.py)."""
+    return small_window
 
 
 def test_a_published_alarm_colours_its_room_and_tower(qtbot, window, mosquitto) -> None:
