@@ -110,6 +110,12 @@ def _bench(args: argparse.Namespace) -> int:
         print(json.dumps(results))
     else:
         for name, fig in results.items():
+            if name == "conditions":
+                print("conditions: " + ", ".join(f"{k} {v}" for k, v in fig.items() if k not in ("value", "unit")))
+                continue
+            if fig.get("error"):
+                print(f"{name:>22}: failed: {fig['error']}")
+                continue
             base = f"  baseline {fig['baseline']} {fig['unit']}  ratio {fig['ratio']}x" if "baseline" in fig else ""
             print(f"{name:>22}: {fig['value']} {fig['unit']}{base}")
     return 0

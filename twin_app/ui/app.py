@@ -105,6 +105,13 @@ def present(window: MainWindow, args: argparse.Namespace, language: str) -> None
         window.set_wall(True)
 
 
+def restore_of(args: argparse.Namespace) -> str:
+    """What of the saved layout a start restores: none for a screenshot, the docks only with a --size given."""
+    if getattr(args, "screenshot", None) is not None:
+        return "none"
+    return "docks" if getattr(args, "size", "1920x1080") != "1920x1080" else "all"
+
+
 def close_matches(window: MainWindow, text: str, count: int = 5) -> list[str]:
     """Element names and GlobalIds close to `text` (for a --select that matches nothing)."""
     import difflib
@@ -141,7 +148,7 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     app.setOrganizationName("Mumianling")
     set_identity(app)
     language = install_presentation(app, args)
-    window = MainWindow(size)
+    window = MainWindow(size, restore=restore_of(args))
     if args.sound is not None:
         window.sound = args.sound == "on"
     status = {"code": 0}
@@ -253,7 +260,7 @@ def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None,
     app.setOrganizationName("Mumianling")
     set_identity(app)
     language = install_presentation(app, args)
-    window = MainWindow((width, height))
+    window = MainWindow((width, height), restore=restore_of(args))
     status = {"code": 0}
     mode = "training" if args.training else "re_evaluate" if args.re_evaluate else "as_recorded"
 

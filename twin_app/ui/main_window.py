@@ -74,6 +74,14 @@ def category_name(cat: Category) -> str:
 class MainWindow(QMainWindow):
     """Main window of the console.
 
+    Parameters
+    ----------
+    size
+        The window's size.
+    restore
+        What of the saved layout to restore: ``all`` (geometry and docks), ``docks`` (the size given wins) or
+        ``none`` (screenshots: the same picture on every machine).
+
     Signals
     -------
     model_ready
@@ -91,7 +99,7 @@ class MainWindow(QMainWindow):
     telemetry_drawn = Signal()
     telemetry_failed = Signal(str)  # the telemetry could not start (the message says why)
 
-    def __init__(self, size: tuple[int, int] = (1920, 1080)) -> None:
+    def __init__(self, size: tuple[int, int] = (1920, 1080), restore: str = "all") -> None:
         super().__init__()
         collect_on_gui_thread()
         self.resize(*size)
@@ -204,7 +212,9 @@ class MainWindow(QMainWindow):
         self._build_inspect_toolbar()
         self._watch_view()
         self._default_layout = (self.saveGeometry(), self.saveState(settings.LAYOUT_VERSION))
-        self._restore_layout("normal")
+        self.keeps_layout = restore != "none"  # a screenshot's window neither reads nor writes the saved layouts
+        if restore != "none":  # "docks": the size given on the command line wins over the saved one
+            self._restore_layout("normal", geometry=restore == "all")
         theme = settings.value("theme", "dark")
         with self.view.events.theme.blocked():
             self.view.theme = theme if theme in THEMES else "dark"
@@ -600,15 +610,17 @@ class MainWindow(QMainWindow):
         return "wall" if self.view.wall else "normal"
 
     def _save_layout(self, mode: str | None = None) -> None:
+        if not self.keeps_layout:
+            return
         settings.save_layout(mode or self._layout_mode(), self.saveGeometry(),
                              self.saveState(settings.LAYOUT_VERSION))
 
-    def _restore_layout(self, mode: str) -> bool:
+    def _restore_layout(self, mode: str, geometry: bool = True) -> bool:
         """The layout saved for `mode` (False when there is none for this layout version)."""
-        saved = settings.load_layout(mode)
+        saved = settings.load_layout(mode) if self.keeps_layout else None
         if saved is None:
             return False
-        return self._apply_layout(saved, geometry=mode == "normal")
+        return self._apply_layout(saved, geometry=geometry and mode == "normal")
 
     def _apply_layout(self, layout, geometry: bool = True) -> bool:
         shape, state = layout
