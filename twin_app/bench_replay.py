@@ -73,7 +73,7 @@ def measure(ifc: Path, registry: Path, log: Callable[[str], None] = lambda m: No
         frames = np.array(ticks) * 1000.0
         window.close()
         return {"value": round(span / wall, 1), "unit": "x real time", "target": TARGET,
-                "recording_s": round(span, 1), "wall_s": round(wall, 2), "ticks": len(ticks),
+                "recording_s": round(span, 3), "wall_s": round(wall, 4), "ticks": len(ticks),
                 "tick_p50_ms": round(float(np.percentile(frames, 50)), 1),
                 "tick_max_ms": round(float(frames.max()), 1), "devices": int(session.index.n_devices),
                 "readings_recorded": made["readings"],
