@@ -111,7 +111,7 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         for name, fig in results.items():
             if name == "conditions":
-                print("conditions: " + ", ".join(f"{k} {v}" for k, v in fig.items() if k not in ("value", "unit")))
+                print(f"conditions: {fig['value']}")  # the one-line summary bench.conditions() writes
                 continue
             if fig.get("error"):
                 print(f"{name:>22}: failed: {fig['error']}")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from twin_app.core.devices import DeviceIndex
+from twin_app.core.i18n import QT_TRANSLATE_NOOP
 
 STALE_AFTER_PERIODS = 3.0  # a device is stale after missing this many report periods
 MIN_STALE_S = 30.0  # ... and never sooner than this (gateways batch; networks jitter)
@@ -28,13 +29,14 @@ class DeviceState(IntEnum):
     ALARM = 5
 
 
+# machine names (summaries, logs); the operator reads them through core.texts.device_state_label
 STATE_LABELS = {
-    DeviceState.NO_DATA: "no data",
-    DeviceState.NORMAL: "normal",
-    DeviceState.STALE: "stale",
-    DeviceState.OFFLINE: "offline",
-    DeviceState.WARNING: "warning",
-    DeviceState.ALARM: "alarm",
+    DeviceState.NO_DATA: QT_TRANSLATE_NOOP("DeviceStates", "no data"),
+    DeviceState.NORMAL: QT_TRANSLATE_NOOP("DeviceStates", "normal"),
+    DeviceState.STALE: QT_TRANSLATE_NOOP("DeviceStates", "stale"),
+    DeviceState.OFFLINE: QT_TRANSLATE_NOOP("DeviceStates", "offline"),
+    DeviceState.WARNING: QT_TRANSLATE_NOOP("DeviceStates", "warning"),
+    DeviceState.ALARM: QT_TRANSLATE_NOOP("DeviceStates", "alarm"),
 }
 
 

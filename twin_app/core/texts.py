@@ -13,6 +13,7 @@ import math
 
 from twin_app.core.i18n import QT_TRANSLATE_NOOP, translate
 from twin_app.core.kinds import KINDS
+from twin_app.core.state import STATE_LABELS, DeviceState
 
 KIND_LABEL = {
     "co": QT_TRANSLATE_NOOP("Kinds", "CO"), "co2": QT_TRANSLATE_NOOP("Kinds", "CO2"),
@@ -221,6 +222,11 @@ def party_label(party: str | None) -> str:
     if str(party) in PARTY_LABEL:
         return translate("Parties", PARTY_LABEL[str(party)])
     return str(party or "—").replace("_", " ").capitalize()
+
+
+def device_state_label(state: int) -> str:
+    """A device's state as read: DeviceState.ALARM -> 'alarm' ('报警')."""
+    return translate("DeviceStates", STATE_LABELS[DeviceState(state)])
 
 
 def state_label(state: object) -> str:

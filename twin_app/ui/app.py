@@ -92,11 +92,9 @@ def install_presentation(app: QApplication, args: argparse.Namespace) -> str:
     return install_language(app, getattr(args, "lang", None) or settings.value("language") or system_language())
 
 
-def present(window: MainWindow, args: argparse.Namespace, language: str) -> None:
-    """The window's language, theme and wall mode from the command line (after `window.show()`)."""
-    with window.view.events.language.blocked():  # installed already by install_presentation
-        window.view.language = language
-    window._retranslate()
+def present(window: MainWindow, args: argparse.Namespace) -> None:
+    """The window's theme and wall mode from the command line (after `window.show()`; its language is the one
+    `install_presentation` installed before the window was built)."""
     if getattr(args, "theme", None):
         window.view.theme = args.theme
     if getattr(args, "screen", None):
@@ -147,7 +145,7 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
     app.setApplicationName("twin-app")
     app.setOrganizationName("Mumianling")
     set_identity(app)
-    language = install_presentation(app, args)
+    install_presentation(app, args)
     window = MainWindow(size, restore=restore_of(args))
     if args.sound is not None:
         window.sound = args.sound == "on"
@@ -234,7 +232,7 @@ def run_console(args: argparse.Namespace, size: tuple[int, int]) -> int:
             window.model_ready.connect(lambda: QTimer.singleShot(NO_TELEMETRY_S * 1000, no_telemetry))
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("the model was not drawn within 10 minutes"))
     window.show()
-    present(window, args, language)
+    present(window, args)
     window.start_loading(args.ifc, {"towers": args.towers, "seed": args.seed, "storeys": args.storeys},
                          registry=args.registry)
     code = app.exec()
@@ -259,7 +257,7 @@ def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None,
     app.setApplicationName("twin-app")
     app.setOrganizationName("Mumianling")
     set_identity(app)
-    language = install_presentation(app, args)
+    install_presentation(app, args)
     window = MainWindow((width, height), restore=restore_of(args))
     status = {"code": 0}
     mode = "training" if args.training else "re_evaluate" if args.re_evaluate else "as_recorded"
@@ -291,7 +289,7 @@ def run_replay_console(args: argparse.Namespace, source: Path, ifc: Path | None,
     if args.screenshot is not None:
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("the recording was not drawn within 10 minutes"))
     window.show()
-    present(window, args, language)
+    present(window, args)
     window.start_loading(ifc, district, registry=args.registry)
     code = app.exec()
     if window.live is not None and getattr(window.live, "training", False) and window.training_report is None \

@@ -80,7 +80,7 @@ class KpiOverlay(QWidget):
         self._columns = max(1, columns)
         self._scale = 1.0
         self.figures = WallFigures()
-        self.levels = tile_levels(self.figures)
+        self.levels: dict[str, str] = {}  # none yet: the first drawing styles every tile
         self.tiles = {key: KpiTile(key, self) for key in TILES}
         self._grid = QGridLayout(self)
         self._arrange()
@@ -144,10 +144,11 @@ class KpiOverlay(QWidget):
     # -- figures ------------------------------------------------------------------------------------
     def set_figures(self, figures: WallFigures) -> None:
         """Show these figures; each tile takes the colour of its level (`twin_app.core.wall.tile_levels`)."""
-        if figures == getattr(self, "_shown", None):
-            return  # nothing changed: no relayout, no restyle
-        before = dict(self.levels) if getattr(self, "_shown", None) is not None else {}
-        self._shown = figures
+        if figures != self.figures or not self.levels:  # the same figures again: no relayout, no restyle
+            self._draw(figures)
+
+    def _draw(self, figures: WallFigures) -> None:
+        before = self.levels
         self.figures = figures
         self.levels = tile_levels(figures)
         values = self._values(figures)
@@ -211,8 +212,7 @@ class KpiOverlay(QWidget):
         for key, tile in self.tiles.items():
             tile.label.setText(labels[key])
         self.setAccessibleName(self.tr("Key figures"))
-        self._shown = None  # the values again, in the new language's units
-        self.set_figures(self.figures)
+        self._draw(self.figures)  # the values again, in the new language's units
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         if event.type() == QEvent.Type.LanguageChange:

@@ -26,7 +26,7 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -41,7 +41,8 @@ from PySide6.QtWidgets import (
 from twin_app.core.devices import DeviceIndex
 from twin_app.core.engine import StepResult
 from twin_app.core.names import safe_name
-from twin_app.core.state import STATE_LABELS, DeviceState
+from twin_app.core.state import DeviceState
+from twin_app.core.texts import device_state_label
 from twin_app.render.scene import HOST_SLOT, STATE_SLOT_RGB
 from twin_app.telemetry.mqtt import EmbeddedBroker, make_client, parse_broker_url
 from twin_app.telemetry.runtime import build_runtime
@@ -59,10 +60,6 @@ STATE_SYMBOL = {DeviceState.NO_DATA: "·", DeviceState.NORMAL: "●", DeviceStat
                 DeviceState.OFFLINE: "✕", DeviceState.WARNING: "▲", DeviceState.ALARM: "■"}
 
 
-# the device states' names (core/state.py STATE_LABELS), for pyside6-lupdate; shown through translate("DeviceStates")
-DEVICE_STATE_NAMES = (QT_TRANSLATE_NOOP("DeviceStates", "no data"), QT_TRANSLATE_NOOP("DeviceStates", "normal"),
-                      QT_TRANSLATE_NOOP("DeviceStates", "stale"), QT_TRANSLATE_NOOP("DeviceStates", "offline"),
-                      QT_TRANSLATE_NOOP("DeviceStates", "warning"), QT_TRANSLATE_NOOP("DeviceStates", "alarm"))
 
 def state_colour(state: DeviceState) -> QColor:
     slot = int(HOST_SLOT[state])
@@ -110,7 +107,7 @@ class LegendDock(QDockWidget):
             text = "white" if colour.lightnessF() < 0.55 else "black"
             swatch.setStyleSheet(f"background:{colour.name()}; color:{text}; font-weight:bold; padding:2px 6px;")
             swatch.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            box = QCheckBox(QCoreApplication.translate("DeviceStates", STATE_LABELS[state]))
+            box = QCheckBox(device_state_label(state))
             box.setChecked(True)
             box.toggled.connect(self.filters_changed)
             count = QLabel("0")
@@ -140,7 +137,7 @@ class LegendDock(QDockWidget):
         """The dock's static texts in the language now installed."""
         self.setWindowTitle(self.tr("Live state"))
         for state, box in self.state_boxes.items():
-            box.setText(QCoreApplication.translate("DeviceStates", STATE_LABELS[state]))
+            box.setText(device_state_label(state))
         self.kind_label.setText(self.tr("Measurement kind"))
         self.kind_box.setItemText(0, self.tr("All kinds"))
 

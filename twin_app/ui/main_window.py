@@ -42,6 +42,7 @@ from twin_app.render.scene import DistrictScene, IncidentMarker
 from twin_app.ui import settings
 from twin_app.ui.command_panel import DispatchDock, IncidentDock, incident_title
 from twin_app.ui.gc_guard import collect_on_gui_thread
+from twin_app.ui.i18n import LANGUAGES, current_language
 from twin_app.ui.incident_detail import IncidentDetailDock
 from twin_app.ui.kpi_overlay import KpiOverlay
 from twin_app.ui.live import LegendDock, LiveTelemetry
@@ -51,7 +52,6 @@ from twin_app.ui.replay import ReplayTelemetry, TimelineDock, clock_text, traini
 from twin_app.ui.report_export import save_report
 from twin_app.ui.tree_model import ElementTreeModel
 
-LANGUAGES = ("en", "zh_CN")
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "中文（简体）"}
 
 FRAME_INTERVAL_MS = 33  # at most one render per frame
@@ -219,7 +219,9 @@ class MainWindow(QMainWindow):
         with self.view.events.theme.blocked():
             self.view.theme = theme if theme in THEMES else "dark"
         self._on_theme(self.view.theme)
-        self.language_actions.get(self.view.language, self.language_actions["en"]).setChecked(True)
+        with self.view.events.language.blocked():  # installed before any window (ui.app.install_presentation)
+            self.view.language = current_language()
+        self.language_actions[self.view.language].setChecked(True)
         self._retranslate()
 
     @property
@@ -649,15 +651,14 @@ class MainWindow(QMainWindow):
             self.language_actions[applied].setChecked(True)
         self._refilter()
 
-    def shortcuts(self) -> list[QAction]:
-        """The window's actions that have a keyboard shortcut."""
-        return [a for a in self.findChildren(QAction) if not a.shortcut().isEmpty() and a.text()]
-
     def show_shortcuts(self) -> None:
-        """The keyboard shortcuts in a dialog (F1)."""
-        from twin_app.ui.shortcuts import ShortcutsDialog
+        """The keyboard shortcuts in a dialog (F1), grouped by menu, the Inspect toolbar's own as a group."""
+        from twin_app.ui.shortcuts import ShortcutsDialog, menu_actions
 
-        self.shortcuts_dialog = ShortcutsDialog(self.shortcuts(), self)
+        groups = menu_actions(self.menuBar())
+        in_menus = {a for actions in groups.values() for a in actions}
+        groups[self.inspect_toolbar.windowTitle()] = [a for a in self.inspect_toolbar.actions() if a not in in_menus]
+        self.shortcuts_dialog = ShortcutsDialog(groups, self)
         self.shortcuts_dialog.open()
 
     def open_most_urgent(self) -> bool:
@@ -699,11 +700,10 @@ class MainWindow(QMainWindow):
                              (loader.failed, self._on_failed), (loader.cancelled, self._on_cancelled)):
             with contextlib.suppress(RuntimeError, TypeError):  # its thread's quit stays connected
                 signal.disconnect(slot)
+        self._retired = [(t, old) for t, old in self._retired if t.isRunning()]
         if thread.isRunning():
             loader.cancel()
             self._retired.append((thread, loader))
-            thread.finished.connect(lambda t=thread: self._retired.__setitem__(
-                slice(None), [r for r in self._retired if r[0] is not t]))
         self._close_progress()
 
     def _on_progress(self, fraction: float, message: str) -> None:

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QDockWidget, QTreeWidget, QTreeWidgetItem, QWidget
 from twin_app.bim.properties import PropertyReader
 from twin_app.core.devices import DeviceIndex
 from twin_app.core.model import DistrictModel
-from twin_app.core.state import STATE_LABELS, DeviceState, StateStore
+from twin_app.core.state import StateStore
+from twin_app.core.texts import device_state_label
 
 MAX_DEVICE_ROWS = 500
 POLL_MS = 15  # how often the panel looks for the worker's answer while one is pending
@@ -108,11 +109,6 @@ class PropertyWorker:
                 event = self.done.get(number)
             if event is not None:
                 event.set()
-
-
-def device_state_label(state: int) -> str:
-    """A device state's name for the operator ('alarm', '告警')."""
-    return QCoreApplication.translate("DeviceStates", STATE_LABELS[DeviceState(state)])
 
 
 def _live_text(value: float, unit: str, state: int, age_s: float | None) -> str:

@@ -13,7 +13,9 @@ from string import Template
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
-THEMES = ("dark", "light")
+from twin_app.core.view_state import THEMES
+
+__all__ = ["THEMES", "apply_theme", "current_theme", "style_sheet", "theme_colours"]
 BASE_FONT_PROPERTY = "twin_app_base_font_pt"  # the application's font size before any theme scaled it
 THEME_PROPERTY = "twin_app_theme"
 SCALE_PROPERTY = "twin_app_scale"
