@@ -462,6 +462,10 @@ class IncidentDock(QDockWidget):
         return self.incident(str(alarm.get("incident")))
 
     def select_incident(self, incident_id: str) -> bool:
+        """Select an incident's row (False when there is none); a redraw held back in a flood is done first."""
+        if self._redraw_timer.isActive():
+            self._redraw_timer.stop()
+            self.redraw()
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             if item.data(0, ROLE) == ("incident", incident_id):
